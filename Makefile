@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make pipeline` and `make test`. The first use creates .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 1
+DATA ?= data
+
+.PHONY: pipeline test bench docs clean distclean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+pipeline: $(STAMP)  ## generate the meters domain (if absent) and run the whole lake
+	$(BIN)/lakehouse --data-dir $(DATA) generate meters
+	$(BIN)/lakehouse --data-dir $(DATA) run
+
+test: $(STAMP)  ## the test suite
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## time generate, silver and gold at SCALE (1 = 100 meters, hourly, one year)
+	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
+
+docs: $(STAMP)  ## write the data dictionary to data/docs/data-dictionary.md
+	$(BIN)/lakehouse --data-dir $(DATA) docs
+
+clean:  ## delete the lake (everything in data/ but its README) and caches
+	find $(DATA) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis
+
+distclean: clean  ## also delete the virtualenv
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,63 @@
+"""Find the CSV files of a bronze table and hold them to being immutable once ingested."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import LakehouseError
+
+
+@dataclass(frozen=True)
+class BronzeFile:
+    path: Path
+    rel: str  # path relative to the bronze root, e.g. meters/readings/readings_2024-01_b000.csv
+    bytes: int
+    mtime_ns: int
+
+
+def discover(bronze_root: Path, table_dir: Path) -> list[BronzeFile]:
+    """Every `*.csv` under the table's directory (sub-directories too, e.g. Hive-style date=...).
+
+    Names starting with `.` or `_` are skipped anywhere in the path: producers write there first and rename
+    into place when the file is complete.
+    """
+    if not table_dir.is_dir():
+        return []
+    found = []
+    for path in table_dir.rglob("*"):
+        parts = path.relative_to(table_dir).parts
+        if path.suffix.lower() != ".csv" or not path.is_file() or any(p[0] in "._" for p in parts):
+            continue
+        stat = path.stat()
+        found.append(BronzeFile(path, path.relative_to(bronze_root).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return sorted(found, key=lambda f: f.rel)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(16 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[str, BronzeFile]) -> None:
+    """Bronze is immutable: an ingested file may not vanish or change (checked by size and time, then hash)."""
+    for rel, facts in ingested.items():
+        file = present.get(rel)
+        if file is None:
+            raise LakehouseError(
+                f"bronze file {rel} was ingested but is gone; bronze is immutable: restore it, or rebuild "
+                "without it with `lakehouse run --full-refresh`"
+            )
+        if (file.bytes, file.mtime_ns) != (facts["bytes"], facts["mtime_ns"]) and sha256_of(file.path) != facts[
+            "sha256"
+        ]:
+            raise LakehouseError(
+                f"bronze file {rel} changed after it was ingested; bronze is immutable: restore it and add the "
+                "change as a new file, or rebuild with `lakehouse run --full-refresh`"
+            )

@@ -1,0 +1,223 @@
+"""Read a bronze CSV file as text records, one per physical line, without losing or altering any line.
+
+CSV readers in polars and DuckDB drop or reshape some malformed lines (extra fields, unclosed quotes) without a
+record. So lines are cut here with numpy and classified with vectorised polars string operations first: only
+lines proven plain (no quote, exactly the expected number of separators) go through polars' fast CSV parser, and
+its row count is checked against theirs. Quoted lines are split by a strict regex; every other line keeps a
+structural error. Every line after the header becomes exactly one record, so records always add up to the file's
+own line count.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+CHUNK_BYTES = 64 * 1024 * 1024
+BOM = "\ufeff"
+# One field preceded by its separator: a quoted field with doubled inner quotes, or an unquoted one.
+_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
+
+LINE = "_source_line"
+RAW = "_raw_line"
+ERROR = "_structure_error"
+
+
+@dataclass
+class FileFacts:
+    """What was read from one file: its identity and its number of data lines (header excluded)."""
+
+    sha256: str = ""
+    bytes: int = 0
+    rows: int = 0
+    header: list[str] = field(default_factory=list)
+
+
+class BronzeReader:
+    """Iterate a CSV file as frames of text records; `facts` is complete once iteration ends.
+
+    Each frame has the line number, the raw line (with its line terminator), a structural error or null, and
+    one text column per contract column (null when the line could not be split).
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], chunk_bytes: int = CHUNK_BYTES):
+        self.path = path
+        self.columns = list(columns)
+        self.chunk_bytes = chunk_bytes
+        self.facts = FileFacts()
+        self._positions: list[int] | None = None  # header position of each contract column
+
+    @property
+    def header_ok(self) -> bool:
+        return self._positions is not None
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        digest = hashlib.sha256()
+        carry = b""
+        next_line = 1
+        with open(self.path, "rb") as handle:
+            while True:
+                block = handle.read(self.chunk_bytes)
+                digest.update(block)
+                self.facts.bytes += len(block)
+                final = not block
+                data = carry + block
+                if not final:
+                    cut = data.rfind(b"\n") + 1
+                    data, carry = data[:cut], data[cut:]
+                    if not data:
+                        continue
+                lines, undecodable = _split_lines(data, final)
+                if next_line == 1 and len(lines):
+                    self._read_header(lines[0])
+                    data = data[data.find(b"\n") + 1 :] if len(lines) > 1 else b""
+                    lines, undecodable, next_line = lines.slice(1), undecodable[1:], 2
+                if len(lines):
+                    yield self._records(data, lines, undecodable, next_line)
+                    next_line += len(lines)
+                if final:
+                    break
+        self.facts.sha256 = digest.hexdigest()
+        self.facts.rows = max(next_line - 2, 0)
+
+    def _read_header(self, line: str) -> None:
+        names = next(csv.reader([_strip_terminator(line).removeprefix(BOM)]), [])
+        self.facts.header = names
+        normalised = [n.strip().lower() for n in names]
+        if sorted(normalised) == sorted(self.columns):
+            self._positions = [normalised.index(c) for c in self.columns]
+
+    def _records(self, body: bytes, lines: pl.Series, undecodable: np.ndarray, first_line: int) -> pl.DataFrame:
+        frame = pl.DataFrame({RAW: lines}).with_row_index(LINE, offset=first_line)
+        frame = frame.with_columns(pl.col(LINE).cast(pl.Int64))
+        if self._positions is None:
+            return frame.with_columns(
+                pl.lit("file:header").alias(ERROR), *[pl.lit(None, pl.String).alias(c) for c in self.columns]
+            )
+        width = len(self._positions)
+        raw = pl.col(RAW)
+        blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n"])
+        plain = (
+            ~raw.str.contains('"', literal=True)
+            & (raw.str.count_matches(",", literal=True) == width - 1)
+            & ~blank
+            & ~pl.Series(undecodable)
+        )
+        is_plain = frame.select(plain.alias("plain")).to_series()
+        plain_rows = frame.filter(is_plain)
+        all_plain = len(plain_rows) == len(frame)
+        fields = _parse_plain(body if all_plain else None, plain_rows[RAW], width)
+        plain_rows = plain_rows.with_columns(
+            pl.lit(None, pl.String).alias(ERROR),
+            *[fields.get_column(f"field_{p}").alias(c) for p, c in zip(self._positions, self.columns)],
+        )
+        if all_plain:
+            return plain_rows
+        other = _split_other(frame.filter(~is_plain), undecodable[~is_plain.to_numpy()], self._positions, self.columns)
+        return pl.concat([plain_rows, other]).sort(LINE)
+
+
+def _parse_plain(body: bytes | None, lines: pl.Series, width: int) -> pl.DataFrame:
+    """Fields of lines already proven to hold `width` unquoted fields, by polars' CSV parser when it agrees."""
+    names = [f"field_{i}" for i in range(width)]
+    if len(lines) == 0:
+        return pl.DataFrame({n: [] for n in names}, schema={n: pl.String for n in names})
+    buffer = body if body is not None else lines.str.join("").item().encode()
+    try:
+        parsed = pl.read_csv(
+            buffer, has_header=False, new_columns=names, schema={n: pl.String for n in names}, quote_char=None
+        )
+        if len(parsed) == len(lines):
+            return parsed
+    except pl.exceptions.PolarsError:
+        pass
+    return pl.select(strip_terminators(pl.lit(lines)).str.splitn(",", width)).to_series().struct.unnest()
+
+
+def _split_other(
+    frame: pl.DataFrame, undecodable: np.ndarray, positions: list[int], columns: list[str]
+) -> pl.DataFrame:
+    """Lines that are not plain: split quoted ones strictly, give every other one its structural error."""
+    width = len(positions)
+    frame = frame.with_columns(strip_terminators(pl.col(RAW)))
+    prefixed = pl.lit(",") + pl.col(RAW)
+    element = pl.element()
+    unquoted = (
+        pl.when(element.str.starts_with('"'))
+        .then(element.str.slice(1, element.str.len_chars() - 2).str.replace_all('""', '"', literal=True))
+        .otherwise(element)
+    )
+    tokens = pl.col("_tokens")
+    error = (
+        pl.when(pl.Series(undecodable))
+        .then(pl.lit("row:encoding"))
+        .when(pl.col(RAW) == "")
+        .then(pl.lit("row:blank"))
+        .when(tokens.list.join("") != prefixed)
+        .then(pl.lit("row:quoting"))
+        .when(tokens.list.len() != width)
+        .then(pl.lit("row:field_count"))
+        .otherwise(None)
+    )
+    values = tokens.list.eval(element.str.slice(1)).list.eval(unquoted)
+    return (
+        frame.with_columns(prefixed.str.extract_all(_FIELD).alias("_tokens"))
+        .with_columns(error.alias(ERROR))
+        .with_columns(
+            pl.when(pl.col(ERROR).is_null()).then(values.list.get(p, null_on_oob=True)).alias(c)
+            for p, c in zip(positions, columns)
+        )
+        .select(LINE, RAW, ERROR, *columns)
+    )
+
+
+def _strip_terminator(line: str) -> str:
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+def strip_terminators(raw: pl.Expr) -> pl.Expr:
+    """The raw line as written, without its LF or CRLF."""
+    return raw.str.strip_suffix("\n").str.strip_suffix("\r")
+
+
+def _split_lines(data: bytes, final: bool) -> tuple[pl.Series, np.ndarray]:
+    """Cut bytes at newlines into a string Series without copying; each line keeps its terminator.
+
+    Also returns which lines are not valid UTF-8: those are decoded with replacement characters, so that they
+    can be quarantined with their (nearly) raw text.
+    """
+    if not data:
+        return pl.Series(RAW, [], pl.String), np.zeros(0, dtype=bool)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10) + 1
+    if final and arr[-1] != 10:
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    values = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(ends), buffers)
+    undecodable = np.zeros(len(ends), dtype=bool)
+    try:
+        text = values.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        text, undecodable = _decode_leniently(values)
+    return pl.from_arrow(text).alias(RAW), undecodable
+
+
+def _decode_leniently(values: pa.LargeBinaryArray) -> tuple[pa.Array, np.ndarray]:
+    """The slow path, taken only for files that are not valid UTF-8."""
+    decoded, bad = [], []
+    for raw in values.to_pylist():
+        try:
+            decoded.append(raw.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            decoded.append(raw.decode("utf-8", errors="replace"))
+            bad.append(True)
+    return pa.array(decoded, pa.large_string()), np.array(bad, dtype=bool)

@@ -1,0 +1,155 @@
+"""The vocabulary of table contracts.
+
+A contract is declared once per table and read by the generator (column order of the bronze CSV), silver
+validation (types, nullability, ranges, allowed values, keys, foreign keys, row checks), gold checks (the same
+rules run as SQL against a freshly built model) and `lakehouse docs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class DataType:
+    """A logical column type: how raw text must look, what polars and DuckDB call it."""
+
+    name: str
+    polars: pl.DataType
+    duckdb: str
+    lexical: str | None  # regex a stripped raw value must fully match; None: any text
+
+    def parse(self, raw: pl.Expr) -> pl.Expr:
+        """Cast validated text to the typed value (null where the text does not fit)."""
+        if self.polars == pl.String:
+            return raw
+        if self.polars == pl.Date:
+            return raw.str.to_date("%Y-%m-%d", strict=False)
+        if self.polars == pl.Datetime("us"):
+            return raw.str.replace("T", " ", literal=True).str.to_datetime(
+                "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
+            )
+        if self.polars == pl.Boolean:
+            lowered = raw.str.to_lowercase()
+            return (
+                pl.when(lowered.is_in(["true", "1", "yes"]))
+                .then(True)
+                .when(lowered.is_in(["false", "0", "no"]))
+                .then(False)
+            )
+        return raw.cast(self.polars, strict=False)
+
+
+STRING = DataType("string", pl.String(), "VARCHAR", None)
+INT = DataType("int", pl.Int64(), "BIGINT", r"^[+-]?\d{1,18}$")
+FLOAT = DataType("float", pl.Float64(), "DOUBLE", r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
+DATE = DataType("date", pl.Date(), "DATE", r"^\d{4}-\d{2}-\d{2}$")
+TIMESTAMP = DataType("timestamp", pl.Datetime("us"), "TIMESTAMP", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$")
+BOOL = DataType("bool", pl.Boolean(), "BOOLEAN", r"(?i)^(true|false|yes|no|1|0)$")
+
+
+def decimal(precision: int, scale: int) -> DataType:
+    """Exact numbers (money, energy). Text with more decimals than `scale` is rejected, never rounded."""
+    whole = precision - scale
+    return DataType(
+        f"decimal({precision},{scale})",
+        pl.Decimal(precision, scale),
+        f"DECIMAL({precision},{scale})",
+        rf"^[+-]?\d{{1,{whole}}}(\.\d{{1,{scale}}})?$",
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: DataType
+    description: str
+    nullable: bool = False
+    min: float | int | dt.date | None = None
+    max: float | int | dt.date | None = None
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+    # Match the raw value to its canonical spelling ignoring case, spaces and punctuation ("a1 " -> "A-1"),
+    # against `allowed` or the referenced parent column.
+    normalize: bool = False
+    # False for columns computed by the pipeline rather than read from bronze.
+    source: bool = True
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    table: str  # a table of the same layer and domain
+    to: tuple[str, ...]
+
+    @property
+    def rule(self) -> str:
+        return f"fk:{self.table}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row rule as a SQL expression that must not be false; polars and DuckDB both evaluate it."""
+
+    name: str
+    sql: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Audit:
+    """A gold-only rule: a query returning offending rows; zero rows means pass."""
+
+    name: str
+    sql: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition column derived from a time column, e.g. month = strftime(reading_ts, '%Y-%m')."""
+
+    column: str
+    source: str
+    format: str = "%Y-%m"
+
+
+@dataclass(frozen=True)
+class Table:
+    layer: str  # "silver" or "gold"
+    domain: str
+    name: str
+    description: str  # the grain: what one row means
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
+    audits: tuple[Audit, ...] = ()
+    partition: Partition | None = None
+    column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {c.name: c for c in self.columns}
+        object.__setattr__(self, "column_index", index)
+        unknown = [n for n in self.key if n not in index]
+        for fk in self.foreign_keys:
+            unknown += [n for n in fk.columns if n not in index]
+        if self.partition:
+            unknown += [n for n in (self.partition.column, self.partition.source) if n not in index]
+        if unknown:
+            raise ValueError(f"contract {self.qualified_name} names unknown columns {unknown}")
+
+    @property
+    def qualified_name(self) -> str:
+        """The catalog name, e.g. silver_meters.readings."""
+        return f"{self.layer}_{self.domain}.{self.name}"
+
+    @property
+    def source_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.source]
+
+    def column(self, name: str) -> Column:
+        return self.column_index[name]

@@ -1,0 +1,1 @@
+"""Generators of bronze data: deterministic, parallel, column-wise."""

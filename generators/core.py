@@ -1,0 +1,130 @@
+"""What every generator shares: seeding, parallel tasks, CSV text, immutable bronze writes and the dirt ledger.
+
+Determinism: each task draws from its own random stream, derived from the seed and the task's labels (never
+from worker identity or timing), and writes its own files, so the same seed gives byte-identical bronze for any
+number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import polars as pl
+
+from contracts.schema import Table
+from pipelines.errors import LakehouseError
+from pipelines.lake import Lake
+from pipelines.progress import progress
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LEDGER_SCHEMA = {"file": pl.String, "line": pl.Int64, "kind": pl.String, "detail": pl.String}
+
+
+def rng_for(seed: int, *labels: object) -> np.random.Generator:
+    """An independent random stream for one task, e.g. rng_for(42, "readings", "2024-03", 0)."""
+    words = [int.from_bytes(hashlib.sha256(str(label).encode()).digest()[:4], "little") for label in labels]
+    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
+
+
+def run_tasks(work: Callable[[T], R], tasks: Sequence[T], workers: int, desc: str) -> list[R]:
+    """Run tasks over worker processes; results come back in task order."""
+    if workers <= 1 or len(tasks) <= 1:
+        return [work(task) for task in progress(tasks, desc=desc, unit="task")]
+    # spawn, not fork: forking a process whose polars thread pool is running can deadlock the child
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(progress(pool.map(work, tasks), desc=desc, unit="task", total=len(tasks)))
+
+
+def csv_field(value: pl.Expr) -> pl.Expr:
+    """RFC 4180 quoting, only where needed; null is an empty field."""
+    needs_quotes = value.str.contains(r'[",\n\r]')
+    quoted = pl.lit('"') + value.str.replace_all('"', '""', literal=True) + pl.lit('"')
+    return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
+
+
+def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
+    """One CSV line per row of a frame of text columns, in the contract's column order."""
+    names = [c.name for c in table.source_columns]
+    return text.select(pl.concat_str([csv_field(pl.col(n)) for n in names], separator=",").alias("line")).to_series()
+
+
+def csv_bytes(lines: pl.Series, table: Table) -> bytes:
+    header = ",".join(c.name for c in table.source_columns)
+    body = lines.str.join("\n").item() if len(lines) else ""
+    return (header + "\n" + body + ("\n" if len(lines) else "")).encode()
+
+
+def write_immutable(path: Path, content: bytes) -> bool:
+    """Write a bronze file atomically; an identical existing file is left alone, a different one is an error.
+
+    Returns whether the file was written.
+    """
+    if path.exists():
+        if path.read_bytes() == content:
+            return False
+        raise LakehouseError(
+            f"{path} already exists with different content; bronze files are immutable, so generate with the "
+            "same parameters, or into an empty lake (`make clean`, or --data-dir)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+    return True
+
+
+@dataclass
+class TableFile:
+    """One generated bronze file and the dirt injected into it."""
+
+    table: Table
+    name: str
+    lines: pl.Series
+    ledger: pl.DataFrame  # LEDGER_SCHEMA, without the file column filled
+
+    def write(self, lake: Lake) -> tuple[bool, int]:
+        rel = f"{self.table.domain}/{self.table.name}/{self.name}"
+        written = write_immutable(lake.bronze / rel, csv_bytes(self.lines, self.table))
+        if len(self.ledger):
+            ledger = self.ledger.with_columns(pl.lit(rel).alias("file")).select(list(LEDGER_SCHEMA))
+            target = lake.ledger / self.table.domain / self.table.name / f"{Path(self.name).stem}.csv"
+            write_immutable(target, ledger.write_csv().encode())
+        return written, len(self.lines)
+
+
+def ledger_rows(lines_tagged: pl.DataFrame) -> pl.DataFrame:
+    """Ledger entries of every tagged row; `line` is its line in the file (the header is line 1)."""
+    return (
+        lines_tagged.with_row_index("line", offset=2)
+        .filter(pl.col("_dirt").is_not_null())
+        .select(
+            pl.lit(None, pl.String).alias("file"),
+            pl.col("line").cast(pl.Int64),
+            pl.col("_dirt").alias("kind"),
+            pl.col("_detail").alias("detail"),
+        )
+    )
+
+
+def empty_ledger() -> pl.DataFrame:
+    return pl.DataFrame(schema=LEDGER_SCHEMA)
+
+
+def pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """A boolean mask choosing each of n items with probability `rate`."""
+    return rng.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
+
+
+def concat_ledgers(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    parts = [p for p in parts if len(p)]
+    return pl.concat(parts) if parts else empty_ledger()

@@ -1,0 +1,1 @@
+"""Gold: star schemas and aggregates as DuckDB SQL models, one per file."""

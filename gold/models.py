@@ -1,0 +1,92 @@
+"""Gold models: one SQL file per table, `gold/<domain>/<table>.sql`, each with its contract.
+
+A model reads other tables by their catalog names (`silver_meters.readings`, `gold_meters.dim_meter`), so its
+SQL runs unchanged in `duckdb data/lakehouse.duckdb`. Its dependencies are the tables its SQL reads (found by
+DuckDB's own parser), the tables its foreign keys point to (they must exist before it can be checked), and
+any table named on a `-- depends_on:` line, for reads hidden in a macro (dbt's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+import contracts
+from contracts.schema import Table
+from pipelines.duck import scalar
+from pipelines.errors import LakehouseError
+
+GOLD_DIR = Path(__file__).parent
+MACROS_DIR = GOLD_DIR / "macros"
+DEPENDS_ON = "-- depends_on:"
+
+
+@dataclass(frozen=True)
+class Model:
+    table: Table
+    path: Path
+    sql: str
+    depends_on: tuple[str, ...]  # qualified names, silver and gold
+
+    @property
+    def name(self) -> str:
+        return self.table.qualified_name
+
+
+@cache
+def models() -> dict[str, Model]:
+    """Every gold model by qualified name, in contract order."""
+    found = {}
+    contracted = set()
+    for table in contracts.tables("gold"):
+        path = GOLD_DIR / table.domain / f"{table.name}.sql"
+        contracted.add(path)
+        if not path.exists():
+            raise LakehouseError(f"gold contract {table.qualified_name} has no model file {path}")
+        sql = path.read_text()
+        reads = _tables_read(sql, path) | _declared(sql)
+        references = {f"gold_{table.domain}.{fk.table}" for fk in table.foreign_keys} - {table.qualified_name}
+        found[table.qualified_name] = Model(table, path, sql, tuple(sorted(reads | references)))
+    strays = sorted(set(GOLD_DIR.glob("*/*.sql")) - contracted - set(MACROS_DIR.glob("*.sql")))
+    if strays:
+        raise LakehouseError(f"gold model {strays[0]} has no contract; declare it in contracts/")
+    return found
+
+
+def macros_sql() -> str:
+    """Shared SQL macros (e.g. bill charges), loaded into every gold connection and by generators."""
+    return "\n".join(p.read_text() for p in sorted(MACROS_DIR.glob("*.sql")))
+
+
+def dependencies() -> dict[str, tuple[str, ...]]:
+    return {name: model.depends_on for name, model in models().items()}
+
+
+def _declared(sql: str) -> set[str]:
+    lines = [line.removeprefix(DEPENDS_ON) for line in sql.splitlines() if line.startswith(DEPENDS_ON)]
+    return {name for line in lines for name in re.findall(r"\b\w+\.\w+\b", line)}
+
+
+def _tables_read(sql: str, path: Path) -> set[str]:
+    parsed = json.loads(scalar(duckdb.connect(), "select json_serialize_sql(?)", [sql]))
+    if parsed.get("error"):
+        raise LakehouseError(f"{path}: {parsed.get('error_message', 'cannot parse the SQL')}")
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+                found.add(f"{node['schema_name']}.{node['table_name']}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(parsed)
+    return found

@@ -1,0 +1,1 @@
+"""Orchestration: runs, publication, catalog, logs and the command line."""

@@ -1,0 +1,258 @@
+"""The `lakehouse` command.
+
+A mistake the user can fix (bad option, bad input, busy lake, failed check) prints one line and exits non-zero;
+only a bug in the lakehouse itself shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+import duckdb
+
+from pipelines import logs
+from pipelines.errors import LakehouseError
+from pipelines.lake import DATA_DIR_ENV, Lake
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except LakehouseError as error:
+        print(f"lakehouse: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(
+            "lakehouse: interrupted; published tables are intact, the next run finishes the work",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help=f"lake root (default: ${DATA_DIR_ENV} or ./data)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="lakehouse", description="A medallion lakehouse on local Parquet files.", parents=[common]
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    generate = commands.add_parser(
+        "generate",
+        parents=[common],
+        help="write synthetic bronze CSV for a domain",
+        description="Write synthetic bronze CSV files, deterministically.",
+    )
+    domains = generate.add_subparsers(title="domains", metavar="DOMAIN", required=True)
+    meters = domains.add_parser(
+        "meters",
+        parents=[common],
+        help="smart-meter billing (IESCO)",
+        description="Meters, interval readings, monthly bills and payments.",
+    )
+    meters.add_argument("--meters", type=_positive_int, default=100, help="number of meters (default 100)")
+    meters.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
+    meters.add_argument("--end", type=_date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
+    meters.add_argument("--interval", type=_positive_int, default=60, help="minutes between readings (default 60)")
+    meters.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    meters.add_argument("--scale", type=_positive_float, default=1.0, help="factor on --meters (default 1)")
+    meters.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    meters.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
+    meters.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
+    meters.set_defaults(handler=_generate_meters)
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="bring silver and gold up to date",
+        description="Ingest new bronze files into silver and rebuild stale gold models.",
+    )
+    run.add_argument("--domain", action="append", default=[], help="only this domain (repeatable)")
+    run.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="MODEL[+]",
+        help="rebuild these gold models: MODEL, MODEL+ (and downstream), +MODEL (and upstream)",
+    )
+    run.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze")
+    run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
+    run.add_argument("--threads", type=_positive_int, default=None, help="DuckDB threads (default: all cores)")
+    run.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit before spilling (default 4GB)")
+    run.set_defaults(handler=_run)
+
+    sql = commands.add_parser(
+        "sql",
+        parents=[common],
+        help="query the lake with DuckDB",
+        description="Run a SQL query against the catalog (data/lakehouse.duckdb).",
+    )
+    sql.add_argument("query", help='e.g. "select * from gold_meters.agg_payment_summary"')
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.set_defaults(handler=_sql)
+
+    docs = commands.add_parser(
+        "docs",
+        parents=[common],
+        help="write the data dictionary",
+        description="Write a Markdown data dictionary of every table from the contracts.",
+    )
+    docs.add_argument("--output", default=None, help="file to write (default: <data-dir>/docs/data-dictionary.md)")
+    docs.set_defaults(handler=_docs)
+
+    listing = commands.add_parser(
+        "models",
+        parents=[common],
+        help="list gold models and their dependencies",
+        description="List gold models, what they read and whether they are built.",
+    )
+    listing.set_defaults(handler=_models)
+
+    bench = commands.add_parser(
+        "bench",
+        parents=[common],
+        help="time generate, silver and gold",
+        description="Benchmark the meters domain end to end in a scratch lake.",
+    )
+    bench.add_argument("--scale", type=_positive_float, default=1.0, help="1 = 100 meters, hourly, one year")
+    bench.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def _lake(args: argparse.Namespace) -> Lake:
+    return Lake.locate(getattr(args, "data_dir", None))
+
+
+def _generate_meters(args: argparse.Namespace) -> int:
+    from generators.meters import MetersDirt, MetersParams, generate
+
+    params = MetersParams(
+        args.meters,
+        args.start,
+        args.end,
+        args.interval,
+        args.seed,
+        args.scale,
+        MetersDirt.parse(args.dirt, args.clean),
+    )
+    lake = _lake(args)
+    logs.setup(None)
+    totals = generate(lake, params, args.workers)
+    for table, counts in totals.items():
+        state = "written" if counts["written"] else "already present"
+        logs.event(
+            "generated",
+            f"bronze meters.{table}: {counts['rows']:,} rows in {counts['files']} file(s), "
+            f"{counts['written']} {state if counts['written'] < counts['files'] else 'written'}",
+        )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.run import RunOptions, run
+
+    options = RunOptions(
+        tuple(args.domain),
+        tuple(args.select),
+        args.full_refresh,
+        tuple(args.layer or ("silver", "gold")),
+        args.threads,
+        args.memory_limit,
+    )
+    manifest = run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))
+    return 0 if manifest.status != "failed" else 1
+
+
+def _sql(args: argparse.Namespace) -> int:
+    lake = _lake(args)
+    if not lake.catalog.exists():
+        raise LakehouseError(f"no catalog at {lake.catalog}; run `lakehouse run` first")
+    con = duckdb.connect(str(lake.catalog), read_only=True)
+    try:
+        relation = con.sql(args.query)
+    except duckdb.Error as error:
+        raise LakehouseError(str(error).splitlines()[0]) from None
+    if relation is None:
+        return 0
+    if args.format == "table":
+        relation.show(max_rows=10_000)
+    elif args.format == "csv":
+        sys.stdout.write(relation.pl().write_csv())
+    else:
+        rows = relation.pl().to_dicts()
+        sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from pipelines.docs import write_dictionary
+
+    lake = _lake(args)
+    path = write_dictionary(args.output or lake.root / "docs" / "data-dictionary.md")
+    print(f"wrote {path}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from gold.models import models
+    from pipelines.store import TableStore
+
+    lake = _lake(args)
+    for name, model in models().items():
+        state = TableStore(lake, model.table).state()
+        built = f"built {state['rows']:,} rows" if state else "not built"
+        print(f"{name}  ({built})\n    reads: {', '.join(model.depends_on) or '-'}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pipelines.bench import bench
+
+    bench(_lake(args), args.scale, args.workers)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""DuckDB connections that see the lake's tables under their catalog names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+import contracts
+from pipelines.lake import Lake
+from pipelines.store import TableStore
+
+
+def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
+    """(schema, view, stable path) of every published table, with each silver table's quarantine."""
+    views = []
+    for table in contracts.tables():
+        if TableStore(lake, table).state() is None:
+            continue
+        schema = f"{table.layer}_{table.domain}"
+        views.append((schema, table.name, lake.table_path(table)))
+        if table.layer == "silver":
+            views.append((f"quarantine_{table.domain}", table.name, lake.quarantine_path(table)))
+    return views
+
+
+def view_sql(schema: str, name: str, path: Path) -> list[str]:
+    quoted = str(path).replace("'", "''")
+    return [
+        f"create schema if not exists {schema}",
+        f"create or replace view {schema}.{name} as select * from read_parquet('{quoted}/**/*.parquet')",
+    ]
+
+
+def connect(lake: Lake, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a view per published table; spills to the lake's _tmp directory."""
+    con = duckdb.connect()
+    temp = lake.tmp / "duckdb"
+    temp.mkdir(parents=True, exist_ok=True)
+    con.execute(f"set temp_directory = '{temp}'")
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+    for schema, name, path in table_views(lake):
+        for statement in view_sql(schema, name, path):
+            con.execute(statement)
+    return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None) -> object:
+    """The single value a query returns (fetching all of it: DuckDB 2 keeps a half-read result open)."""
+    return con.execute(sql, parameters or []).fetchall()[0][0]

@@ -1,0 +1,124 @@
+"""Atomic publication of table versions.
+
+A table version is a directory under `_versions/` written aside; it becomes current by one atomic step, the
+`os.replace` of the table's state file (`_state/.../<table>.json`), which names the version and everything the
+version accounts for (bronze files ingested, row counts, input fingerprints). The stable paths readers use
+(`silver/<domain>/<table>`, `silver/_quarantine/...`, `gold/...`) are symlinks derived from the state and
+repaired at the start of every run, so a crash between the two steps leaves readers on the previous version
+until then. Versions that no state names are leftovers of a crash and are deleted under the run lock. The
+previous version is kept one more run so that a reader that resolved the old symlink can finish its query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from contracts.schema import Table
+from pipelines import faults
+from pipelines.errors import LakehouseError
+from pipelines.lake import Lake
+
+DATA = "data"
+QUARANTINE = "quarantine"
+
+
+class TableStore:
+    """The versions, current state and stable paths of one table."""
+
+    def __init__(self, lake: Lake, table: Table):
+        self.lake = lake
+        self.table = table
+        self.state_path = lake.state_path(table)
+        self.versions = lake.versions_dir(table)
+
+    def state(self) -> dict[str, Any] | None:
+        """The committed state of the current version, or None before the first publication."""
+        try:
+            return json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return None
+
+    def current_dir(self) -> Path | None:
+        state = self.state()
+        return self.versions / state["version"] if state else None
+
+    def new_version(self, version: str) -> Path:
+        """A fresh, empty directory to write a version into; unpublished until `publish`."""
+        path = self.versions / version
+        if path.exists():
+            shutil.rmtree(path)
+        (path / DATA).mkdir(parents=True)
+        return path
+
+    def publish(self, version_dir: Path, state: dict[str, Any]) -> None:
+        """Make `version_dir` the current version in one atomic step, then point the stable paths at it."""
+        faults.point("before_commit", self.table)
+        os.sync()
+        write_json_atomically(self.state_path, {**state, "version": version_dir.name})
+        faults.point("after_commit", self.table)
+        self.repair_links()
+        self.collect_garbage(keep_previous=state.get("previous_version"))
+
+    def repair_links(self) -> None:
+        """Point the stable paths at the committed version (no-op when they already do)."""
+        current = self.current_dir()
+        if current is None:
+            return
+        _point(self.lake.table_path(self.table), current / DATA)
+        if (current / QUARANTINE).is_dir():
+            _point(self.lake.quarantine_path(self.table), current / QUARANTINE)
+
+    def collect_garbage(self, keep_previous: str | None = None) -> None:
+        """Delete versions that are neither current nor the one just replaced."""
+        state = self.state()
+        keep = {state["version"]} if state else set()
+        if keep_previous:
+            keep.add(keep_previous)
+        if self.versions.is_dir():
+            for path in self.versions.iterdir():
+                if path.name not in keep:
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def link_files(source: Path, target: Path) -> None:
+    """Hard-link every file under `source` into `target` (an unchanged partition costs no copy)."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, destination)
+
+
+def _point(link: Path, target: Path) -> None:
+    relative = os.path.relpath(target, link.parent)
+    if link.is_symlink() and os.readlink(link) == relative:
+        return
+    if link.exists() and not link.is_symlink():
+        raise LakehouseError(
+            f"{link} is a real directory, but the lake publishes tables there as symlinks; move it away and rerun"
+        )
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.link")
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(relative, temporary)
+    os.replace(temporary, link)
+
+
+def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

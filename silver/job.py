@@ -1,0 +1,308 @@
+"""Bring one silver table up to date with its bronze files, incrementally and atomically.
+
+A silver table is a function of the set of its bronze rows and its parents' keys, whatever order the files
+arrived in:
+- each row is validated against the contract; a row breaking any rule is quarantined with all its rules;
+- among valid rows, the one earliest in (source file, line) order wins its key; the others are duplicates;
+- rows quarantined only for a missing parent are validated again whenever a parent table changes.
+A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest) and
+publishes the new version in one atomic step, after checking that every bronze row is accounted for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bronze.files import BronzeFile, check_unchanged, discover
+from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
+from contracts.schema import Table
+from pipelines.errors import ConservationError
+from pipelines.lake import Lake
+from pipelines.store import DATA, QUARANTINE, TableStore, link_files
+from silver import quarantine as q
+from silver.rules import RULES, validate
+
+WHOLE = ""  # the single partition of an unpartitioned table
+PART_FILE = "part-0.parquet"
+Progress = Callable[..., Iterable]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Columns a silver table computes over a whole partition, optionally looking at the partition before."""
+
+    derive: Callable[[pl.DataFrame, pl.LazyFrame | None, Mapping[str, pl.DataFrame]], pl.DataFrame]
+    uses_previous_partition: bool = False
+
+
+@dataclass
+class SilverResult:
+    table: Table
+    status: str  # "built" or "up_to_date"
+    version: str
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class SilverJob:
+    def __init__(
+        self,
+        lake: Lake,
+        table: Table,
+        run_id: str,
+        parents: Mapping[str, tuple[str, pl.DataFrame]],
+        derivation: Derivation | None = None,
+        full_refresh: bool = False,
+        progress: Progress | None = None,
+    ):
+        self.lake, self.table, self.run_id = lake, table, run_id
+        self.parents = {name: frame for name, (_, frame) in parents.items()}
+        self.parent_versions = {name: version for name, (version, _) in parents.items()}
+        self.derivation = derivation
+        self.store = TableStore(lake, table)
+        self.previous = None if full_refresh else self.store.state()
+        self.previous_dir = self.store.current_dir() if self.previous else None
+        self.progress = progress or (lambda items, **_: items)
+        self.columns = [c.name for c in table.source_columns]
+        self.quarantined: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)
+
+    def run(self) -> SilverResult:
+        started = time.monotonic()
+        bronze_dir = self.lake.bronze_dir(self.table.domain, self.table.name)
+        present = {f.rel: f for f in discover(self.lake.bronze, bronze_dir)}
+        ingested = dict(self.previous["files"]) if self.previous else {}
+        check_unchanged(ingested, present)
+        new_files = [f for rel, f in present.items() if rel not in ingested]
+        parents_changed = self.previous is not None and self.previous["parent_versions"] != self.parent_versions
+        if self.previous is not None and not new_files and not parents_changed:
+            return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
+
+        self.version_dir = self.store.new_version(self.run_id)
+        self.staging = self.version_dir / "_staging"
+        inputs = [self._ingest(f) for f in self.progress(new_files, desc=f"silver {self.table.name}", unit="file")]
+        ingested.update({facts["file"]: facts for facts in inputs})
+        if parents_changed:
+            self._recheck_orphans()
+        partitions = self._merge_partitions()
+        self._write_quarantine()
+        totals = self._account(partitions, ingested)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        before = self.previous["rows"] if self.previous else dict.fromkeys(totals, 0)
+        self.store.publish(
+            self.version_dir,
+            {
+                "run_id": self.run_id,
+                "previous_version": self.previous_dir.name if self.previous_dir else None,
+                "files": ingested,
+                "parent_versions": self.parent_versions,
+                "partitions": partitions,
+                "rows": totals,
+            },
+        )
+        return SilverResult(
+            self.table,
+            "built",
+            self.run_id,
+            inputs=inputs,
+            totals=totals,
+            changes={k: totals[k] - before.get(k, 0) for k in totals},
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    # -- new bronze files ----------------------------------------------------------------------------------------
+
+    def _ingest(self, file: BronzeFile) -> dict[str, Any]:
+        reader = BronzeReader(file.path, self.columns)
+        for number, raw in enumerate(reader):
+            checked = validate(raw, self.table, self.parents)
+            rules = checked.get_column(RULES)
+            ok = rules.list.len() == 0
+            self.quarantined[file.rel].append(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
+            valid = (
+                checked.filter(ok)
+                .drop(RULES)
+                .with_columns(
+                    pl.lit(file.rel).alias(q.FILE),
+                    raw.get_column(LINE).filter(ok),
+                    raw.select(strip_terminators(pl.col(RAW))).to_series().filter(ok),
+                )
+            )
+            self._stage(valid, f"{q.part_name(file.rel).removesuffix('.parquet')}-{number}")
+        facts = reader.facts
+        return {
+            "file": file.rel,
+            "sha256": facts.sha256,
+            "bytes": facts.bytes,
+            "rows": facts.rows,
+            "mtime_ns": file.mtime_ns,
+            "header_ok": reader.header_ok or facts.rows == 0,
+            "ingested_by": self.run_id,
+        }
+
+    def _stage(self, valid: pl.DataFrame, name: str) -> None:
+        """Write valid rows aside, split by partition, until every new row has been read."""
+        if valid.is_empty():
+            return
+        for (partition,), rows in valid.with_columns(self._partition_of()).partition_by("_p", as_dict=True).items():
+            directory = self.staging / (partition or "_whole")
+            directory.mkdir(parents=True, exist_ok=True)
+            rows.drop("_p").write_parquet(directory / f"{name}.parquet", compression="lz4")
+
+    def _partition_of(self) -> pl.Expr:
+        spec = self.table.partition
+        value = pl.lit(WHOLE) if spec is None else pl.col(spec.source).dt.strftime(spec.format)
+        return value.alias("_p")
+
+    # -- rows waiting for a parent -------------------------------------------------------------------------------
+
+    def _recheck_orphans(self) -> None:
+        """Validate again the rows quarantined only for a missing parent; stage those whose parent arrived."""
+        for part in sorted((self.previous_dir / QUARANTINE).glob("*.parquet")):
+            waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
+            if waiting.is_empty():
+                continue
+            checked = validate(waiting.with_columns(pl.lit(None, pl.String).alias(ERROR)), self.table, self.parents)
+            rules = checked.get_column(RULES)
+            ok = rules.list.len() == 0
+            source = waiting.get_column(q.FILE)[0]
+            self.quarantined[source].append(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
+            self.released[source].append(waiting.filter(ok).select(q.FILE, LINE))
+            valid = checked.filter(ok).drop(RULES).with_columns(waiting.filter(ok).select(q.FILE, LINE, RAW))
+            self._stage(valid, f"released-{part.stem}")
+
+    # -- partitions ----------------------------------------------------------------------------------------------
+
+    def _merge_partitions(self) -> dict[str, int]:
+        """Merge staged rows into their partitions; returns the row count of every partition of the version."""
+        existing = dict(self.previous["partitions"]) if self.previous else {}
+        if self.table.partition and existing.get(WHOLE) == 0:
+            existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
+        staged = {p.name.replace("_whole", WHOLE) for p in self.staging.iterdir()} if self.staging.exists() else set()
+        every = sorted(set(existing) | staged)
+        touched = set(staged)
+        if self.derivation and self.derivation.uses_previous_partition:
+            touched |= {every[every.index(p) + 1] for p in staged if every.index(p) + 1 < len(every)}
+        for partition in existing.keys() - touched:
+            link_files(
+                self._partition_dir(self.previous_dir, partition),
+                self._partition_dir(self.version_dir, partition),
+            )
+        counts = {p: n for p, n in existing.items() if p not in touched}
+        for partition in self.progress(sorted(touched), desc=f"merge {self.table.name}", unit="partition"):
+            counts[partition] = self._merge(partition, every, existing)
+        if not counts:
+            counts[WHOLE] = self._write_partition(WHOLE, pl.DataFrame(schema=self._silver_schema()))
+        return dict(sorted(counts.items()))
+
+    def _merge(self, partition: str, every: list[str], existing: Mapping[str, int]) -> int:
+        frames = []
+        if partition in existing:
+            current = pl.read_parquet(self._partition_dir(self.previous_dir, partition) / PART_FILE)
+            frames.append(current.select(*self.columns, q.FILE, LINE, pl.lit(None, pl.String).alias(RAW)))
+        incoming = self.staging / (partition or "_whole")
+        if incoming.is_dir():
+            frames.append(pl.read_parquet(sorted(incoming.glob("*.parquet"))).select(*self.columns, q.FILE, LINE, RAW))
+        rows = pl.concat(frames, how="vertical_relaxed").sort([*self.table.key, q.FILE, LINE])
+        first = pl.struct(list(self.table.key)).is_first_distinct()
+        winners, losers = rows.filter(first), rows.filter(~first)
+        if not losers.is_empty():
+            self._set_aside_duplicates(losers, winners)
+        silver = winners.drop(RAW)
+        if self.derivation:
+            silver = self.derivation.derive(silver, self._previous_partition(partition, every), self.parents)
+        if self.table.partition:
+            silver = silver.with_columns(self._partition_of().alias(self.table.partition.column))
+        return self._write_partition(partition, silver)
+
+    def _previous_partition(self, partition: str, every: list[str]) -> pl.LazyFrame | None:
+        """The partition before this one in the new version (already merged or linked)."""
+        position = every.index(partition)
+        if not (self.derivation.uses_previous_partition and position > 0):
+            return None
+        path = self._partition_dir(self.version_dir, every[position - 1]) / PART_FILE
+        return pl.scan_parquet(path) if path.exists() else None
+
+    def _set_aside_duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> None:
+        key = list(self.table.key)
+        reference = pl.col(q.FILE) + ":" + pl.col(LINE).cast(pl.String)
+        losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
+        unread = losers.filter(pl.col(RAW).is_null())
+        if not unread.is_empty():  # rows already in silver that lose to a file that sorts before theirs
+            fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(q.FILE, LINE))
+            losers = losers.update(fetched, on=[q.FILE, LINE], how="left")
+        for (source,), rows in (
+            q.duplicate_rows(losers, self.run_id, self.table).partition_by(q.FILE, as_dict=True).items()
+        ):
+            self.quarantined[source].append(rows)
+
+    def _write_partition(self, partition: str, silver: pl.DataFrame) -> int:
+        directory = self._partition_dir(self.version_dir, partition)
+        directory.mkdir(parents=True, exist_ok=True)
+        ordered = silver.select(pl.col(name).cast(dtype) for name, dtype in self._silver_schema().items())
+        ordered.write_parquet(directory / PART_FILE, compression="zstd", statistics=True)
+        return len(ordered)
+
+    def _silver_schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.type.polars for c in self.table.columns} | {q.FILE: pl.String(), LINE: pl.Int64()}
+
+    def _partition_dir(self, version_dir: Path, partition: str) -> Path:
+        if partition == WHOLE:
+            return version_dir / DATA
+        return version_dir / DATA / f"{self.table.partition.column}={partition}"
+
+    # -- quarantine and accounting -------------------------------------------------------------------------------
+
+    def _write_quarantine(self) -> None:
+        """One file per bronze file with set-aside rows; files this run did not change are hard-linked."""
+        target = self.version_dir / QUARANTINE
+        target.mkdir(parents=True, exist_ok=True)
+        affected = {q.part_name(s): s for s in self.quarantined.keys() | self.released.keys()}
+        previous = self.previous_dir / QUARANTINE if self.previous_dir else None
+        if previous is not None:
+            for part in previous.glob("*.parquet"):
+                if part.name in affected:
+                    self.quarantined[affected[part.name]].insert(0, pl.read_parquet(part))
+                elif part.name != q.EMPTY_PART:
+                    os.link(part, target / part.name)
+        for source, frames in self.quarantined.items():
+            rows = pl.concat(frames, how="vertical_relaxed").unique([q.FILE, LINE], keep="last", maintain_order=True)
+            for released in self.released.get(source, []):
+                rows = rows.join(released, on=[q.FILE, LINE], how="anti")
+            if not rows.is_empty():
+                rows.sort(LINE).write_parquet(target / q.part_name(source), compression="zstd")
+        if not any(target.iterdir()):
+            pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
+
+    def _account(self, partitions: Mapping[str, int], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+        """Totals of the new version; refuses to publish unless every bronze row is accounted for."""
+        counted = dict(
+            pl.scan_parquet(self.version_dir / QUARANTINE / "*.parquet")
+            .group_by(q.DISPOSITION)
+            .len()
+            .collect()
+            .iter_rows()
+        )
+        totals = {
+            "bronze": sum(f["rows"] for f in ingested.values()),
+            "loaded": sum(partitions.values()),
+            "quarantined": counted.get(q.INVALID, 0),
+            "duplicates": counted.get(q.DUPLICATE, 0),
+        }
+        if totals["bronze"] != totals["loaded"] + totals["quarantined"] + totals["duplicates"]:
+            raise ConservationError(
+                f"{self.table.qualified_name} does not account for every bronze row ({totals}); the new version "
+                "was not published and the previous one stays current; please report this as a bug"
+            )
+        return totals

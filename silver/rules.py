@@ -1,0 +1,122 @@
+"""Turn raw text records into typed rows, naming every contract rule each row breaks.
+
+Nothing is nulled or rounded quietly: a value that does not parse exactly, or breaks a range, an allowed set, a
+pattern, a row check or a foreign key, puts the rule's name in the row's `_failed_rules`; the caller quarantines
+any row whose list is not empty. Surrounding whitespace is insignificant and an empty field is a missing value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from bronze.reader import ERROR
+from contracts.schema import Column, Table
+
+RULES = "_failed_rules"
+
+
+def canonical_key(value: pl.Expr) -> pl.Expr:
+    """Spelling-insensitive key of a code: upper case letters and digits only ("a 1" and "A-1" -> "A1")."""
+    return value.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+
+
+def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Typed source columns plus `_failed_rules`, row for row with `raw`.
+
+    `raw` holds one text column per source column and the reader's structural error. `parents` maps each
+    referenced table to its current rows, for foreign keys and for normalising codes to the parent's spelling.
+    """
+    columns = table.source_columns
+    frame = raw.select(
+        ERROR, *[pl.col(c.name).str.strip_chars().replace("", None).alias(_text(c.name)) for c in columns]
+    )
+    frame = frame.with_columns(_normalised(c, table, parents) for c in columns if c.normalize)
+    frame = frame.with_columns(_typed(c) for c in columns).with_row_index("_row")
+    rules = [rule for c in columns for rule in _column_rules(c)]
+    rules += [(f"check:{check.name}", pl.sql_expr(check.sql).not_()) for check in table.checks]
+    broken = [condition.fill_null(False) for _, condition in rules]
+    # Naming the rules is costly, so it is done only for the few rows that break any.
+    failing = frame.filter(pl.any_horizontal(*broken) | pl.col(ERROR).is_not_null()).select(
+        "_row",
+        pl.when(pl.col(ERROR).is_not_null())
+        .then(pl.concat_list(pl.col(ERROR)))
+        .otherwise(pl.concat_list([pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls())
+        .alias(RULES),
+    )
+    frame = frame.join(failing, on="_row", how="left", maintain_order="left").with_columns(
+        pl.col(RULES).fill_null(pl.lit([], pl.List(pl.String)))
+    )
+    frame = _foreign_key_rules(frame, table, parents)
+    return frame.select(*[c.name for c in columns], RULES)
+
+
+def _text(name: str) -> str:
+    return f"_text:{name}"
+
+
+def _normalised(column: Column, table: Table, parents: Mapping[str, pl.DataFrame]) -> pl.Expr:
+    canonical = pl.Series(list(column.allowed or _parent_values(column.name, table, parents)), dtype=pl.String)
+    keys = pl.select(canonical_key(pl.lit(canonical))).to_series()
+    lookup = dict(zip(keys.to_list(), canonical.to_list()))
+    text = pl.col(_text(column.name))
+    return canonical_key(text).replace_strict(lookup, default=text, return_dtype=pl.String).alias(_text(column.name))
+
+
+def _parent_values(name: str, table: Table, parents: Mapping[str, pl.DataFrame]) -> list[str]:
+    for fk in table.foreign_keys:
+        if name in fk.columns and fk.table in parents:
+            parent_column = fk.to[fk.columns.index(name)]
+            return parents[fk.table].get_column(parent_column).unique().sort().to_list()
+    return []
+
+
+def _typed(column: Column) -> pl.Expr:
+    text = pl.col(_text(column.name))
+    if column.type.lexical is not None:
+        text = pl.when(text.str.contains(column.type.lexical)).then(text)
+    parsed = column.type.parse(text)
+    if column.type.polars == pl.Float64:
+        parsed = pl.when(parsed.is_finite()).then(parsed)
+    return parsed.alias(column.name)
+
+
+def _column_rules(column: Column) -> list[tuple[str, pl.Expr]]:
+    """(rule name, condition true when the row breaks it) for one column."""
+    name, text, value = column.name, pl.col(_text(column.name)), pl.col(column.name)
+    rules = [(f"{name}:type", text.is_not_null() & value.is_null())]
+    if not column.nullable:
+        rules.append((f"{name}:not_null", text.is_null()))
+    if column.min is not None or column.max is not None:
+        low = value < column.min if column.min is not None else pl.lit(False)
+        high = value > column.max if column.max is not None else pl.lit(False)
+        rules.append((f"{name}:range", low | high))
+    if column.allowed is not None:
+        rules.append((f"{name}:allowed", ~value.is_in(column.allowed)))
+    if column.pattern is not None:
+        rules.append((f"{name}:pattern", ~value.str.contains(column.pattern)))
+    return rules
+
+
+def _foreign_key_rules(frame: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    for fk in table.foreign_keys:
+        columns = list(fk.columns)
+        parent = parents.get(fk.table, pl.DataFrame(schema={to: frame.schema[c] for c, to in zip(columns, fk.to)}))
+        keys = (
+            parent.select(pl.col(to).cast(frame.schema[c]).alias(c) for c, to in zip(columns, fk.to))
+            .unique()
+            .with_columns(pl.lit(True).alias("_found"))
+        )
+        present = pl.all_horizontal(pl.col(c).is_not_null() for c in columns)
+        frame = (
+            frame.join(keys, on=columns, how="left", maintain_order="left")
+            .with_columns(
+                pl.when(present & pl.col("_found").is_null())
+                .then(pl.col(RULES).list.concat(pl.lit([fk.rule])))
+                .otherwise(pl.col(RULES))
+                .alias(RULES)
+            )
+            .drop("_found")
+        )
+    return frame
