@@ -74,7 +74,7 @@ class BronzeReader:
                     data, carry = data[:cut], data[cut:]
                     if not data:
                         continue
-                lines, undecodable = _split_lines(data, final)
+                lines, undecodable = split_lines(data, final)
                 if next_line == 1 and len(lines):
                     self._read_header(lines[0])
                     data = data[data.find(b"\n") + 1 :] if len(lines) > 1 else b""
@@ -187,7 +187,7 @@ def strip_terminators(raw: pl.Expr) -> pl.Expr:
     return raw.str.strip_suffix("\n").str.strip_suffix("\r")
 
 
-def _split_lines(data: bytes, final: bool) -> tuple[pl.Series, np.ndarray]:
+def split_lines(data: bytes, final: bool) -> tuple[pl.Series, np.ndarray]:
     """Cut bytes at newlines into a string Series without copying; each line keeps its terminator.
 
     Also returns which lines are not valid UTF-8: those are decoded with replacement characters, so that they

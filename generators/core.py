@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from contracts.schema import Table
+from contracts.schema import STRING, Table
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 from pipelines.progress import progress
@@ -53,15 +53,20 @@ def csv_field(value: pl.Expr) -> pl.Expr:
 
 
 def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
-    """One CSV line per row of a frame of text columns, in the contract's column order."""
-    names = [c.name for c in table.source_columns]
-    return text.select(pl.concat_str([csv_field(pl.col(n)) for n in names], separator=",").alias("line")).to_series()
+    """One CSV line per row of a frame of text columns, in the contract's column order.
+
+    Only free-text columns can hold a separator or a quote, so only they are checked for quoting.
+    """
+    fields = [
+        csv_field(pl.col(c.name)) if c.type == STRING else pl.col(c.name).fill_null("") for c in table.source_columns
+    ]
+    return text.select(pl.concat_str(fields, separator=",").alias("line")).to_series()
 
 
 def csv_bytes(lines: pl.Series, table: Table) -> bytes:
-    header = ",".join(c.name for c in table.source_columns)
-    body = lines.str.join("\n").item() if len(lines) else ""
-    return (header + "\n" + body + ("\n" if len(lines) else "")).encode()
+    """The file: the contract's header, then the lines (each already ending in a newline)."""
+    header = ",".join(c.name for c in table.source_columns) + "\n"
+    return (header + (lines.str.join("").item() if len(lines) else "")).encode()
 
 
 def write_immutable(path: Path, content: bytes) -> bool:
@@ -89,7 +94,7 @@ class TableFile:
 
     table: Table
     name: str
-    lines: pl.Series
+    lines: pl.Series  # each ending in a newline
     ledger: pl.DataFrame  # LEDGER_SCHEMA, without the file column filled
 
     def write(self, lake: Lake) -> tuple[bool, int]:
@@ -102,27 +107,13 @@ class TableFile:
         return written, len(self.lines)
 
 
-def ledger_rows(lines_tagged: pl.DataFrame) -> pl.DataFrame:
-    """Ledger entries of every tagged row; `line` is its line in the file (the header is line 1)."""
-    return (
-        lines_tagged.with_row_index("line", offset=2)
-        .filter(pl.col("_dirt").is_not_null())
-        .select(
-            pl.lit(None, pl.String).alias("file"),
-            pl.col("line").cast(pl.Int64),
-            pl.col("_dirt").alias("kind"),
-            pl.col("_detail").alias("detail"),
-        )
-    )
+def pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """A boolean mask choosing each of n items with probability `rate`."""
+    return rng.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
 
 
 def empty_ledger() -> pl.DataFrame:
     return pl.DataFrame(schema=LEDGER_SCHEMA)
-
-
-def pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
-    """A boolean mask choosing each of n items with probability `rate`."""
-    return rng.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
 
 
 def concat_ledgers(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:

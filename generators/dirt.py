@@ -1,7 +1,8 @@
 """Dirty data that real feeds carry, injected on purpose and recorded in a ledger.
 
-Rows are tagged in `_dirt` (kinds separated by ';') with a `_detail`; the ledger written next to bronze lists
-every tagged row with its final line number, so tests can check that silver caught exactly what was injected.
+Rows carry one boolean column per kind of dirt (`_is_<kind>`) and a `_detail`; the ledger written next to bronze
+lists every tagged row with its final line number, so tests can check that silver caught exactly what was
+injected.
 """
 
 from __future__ import annotations
@@ -9,37 +10,39 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from contracts.schema import Table
-from generators.core import csv_lines, ledger_rows, pick
+from bronze.reader import split_lines
+from contracts.schema import DATE, TIMESTAMP, DataType, Table
+from generators.core import csv_lines, empty_ledger, pick
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
 MALFORMED_NUMBER = "malformed_number"
 MALFORMED_COLUMNS = "malformed_columns"
 DUPLICATE = "duplicate"
+PREFIX = "_is_"
 
 
 def untagged(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.lit(None, pl.String).alias("_dirt"), pl.lit(None, pl.String).alias("_detail"))
+    return frame.with_columns(pl.lit(None, pl.String).alias("_detail"))
 
 
 def tag(frame: pl.DataFrame, mask: np.ndarray | pl.Series, kind: str, detail: pl.Expr | None = None) -> pl.DataFrame:
-    """Add `kind` to the tags of the rows in `mask`."""
-    chosen = pl.lit(pl.Series(mask, dtype=pl.Boolean))
-    detail = detail if detail is not None else pl.lit(None, pl.String)
-    return frame.with_columns(
-        pl.when(chosen)
-        .then(pl.concat_str([pl.col("_dirt"), pl.lit(kind)], separator=";", ignore_nulls=True))
-        .otherwise(pl.col("_dirt"))
-        .alias("_dirt"),
-        pl.when(chosen)
-        .then(pl.concat_str([pl.col("_detail"), detail], separator="; ", ignore_nulls=True))
-        .otherwise(pl.col("_detail"))
-        .alias("_detail"),
-    )
+    """Mark the rows in `mask` as carrying `kind` of dirt (optionally saying more in `_detail`)."""
+    chosen = pl.Series(mask, dtype=pl.Boolean)
+    marked = has(frame, kind) | chosen
+    columns = [marked.alias(PREFIX + kind)]
+    if detail is not None:
+        columns.append(pl.when(pl.lit(chosen)).then(detail).otherwise(pl.col("_detail")).alias("_detail"))
+    return frame.with_columns(columns)
 
 
-def has(kind: str) -> pl.Expr:
-    return pl.col("_dirt").str.contains(kind, literal=True).fill_null(False)
+def has(frame: pl.DataFrame, kind: str) -> pl.Series:
+    """Which rows carry `kind` of dirt."""
+    name = PREFIX + kind
+    return frame.get_column(name) if name in frame.columns else pl.Series(name, [False] * len(frame))
+
+
+def kinds(frame: pl.DataFrame) -> list[str]:
+    return [c.removeprefix(PREFIX) for c in frame.columns if c.startswith(PREFIX)]
 
 
 def choose_malformed(frame: pl.DataFrame, rng: np.random.Generator, rate: float, numeric: bool) -> pl.DataFrame:
@@ -52,39 +55,88 @@ def choose_malformed(frame: pl.DataFrame, rng: np.random.Generator, rate: float,
 
 def duplicate(frame: pl.DataFrame, rng: np.random.Generator, rate: float, detail: pl.Expr) -> pl.DataFrame:
     """Repeat some rows right after themselves (a retransmission); only the copy is tagged."""
-    mask = pick(rng, len(frame), rate)
+    return insert_copies(frame, pick(rng, len(frame), rate), DUPLICATE, detail)
+
+
+def insert_copies(
+    frame: pl.DataFrame, mask: np.ndarray, kind: str, detail: pl.Expr, changes: list[pl.Expr] | None = None
+) -> pl.DataFrame:
+    """Insert a copy of each row in `mask` right after it, with `changes` applied; only copies are tagged."""
     order = np.repeat(np.arange(len(frame)), 1 + mask)
     is_copy = np.zeros(len(order), dtype=bool)
     is_copy[1:] = order[1:] == order[:-1]
-    repeated = frame[order]
-    cleared = repeated.with_columns(
-        pl.when(pl.Series(is_copy)).then(None).otherwise(pl.col(c)).alias(c) for c in ("_dirt", "_detail")
-    )
-    return tag(cleared, is_copy, DUPLICATE, detail)
+    copy = pl.lit(pl.Series(is_copy))
+    tags = [c for c in frame.columns if c.startswith(PREFIX)]
+    repeated = frame[order].with_columns(pl.when(copy).then(False).otherwise(pl.col(c)).alias(c) for c in tags)
+    if changes:
+        repeated = repeated.with_columns(
+            pl.when(copy).then(change).otherwise(pl.col(change.meta.output_name())).alias(change.meta.output_name())
+            for change in changes
+        )
+    return tag(repeated, is_copy, kind, detail)
 
 
 def render(
-    text: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]
+    frame: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]
 ) -> tuple[pl.Series, pl.DataFrame]:
-    """CSV lines of a frame of text columns, breaking the rows tagged malformed; returns (lines, ledger)."""
+    """CSV lines (each with its newline) of typed rows, breaking the rows tagged malformed; and the ledger.
+
+    polars writes the CSV in one go; only the few broken rows are rendered field by field and put in place.
+    """
+    columns = [c.name for c in table.source_columns]
+    body = frame.select(columns).write_csv(
+        include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d"
+    )
+    lines, _ = split_lines(body.encode(), final=True)
+    broken = np.flatnonzero((has(frame, MALFORMED_NUMBER) | has(frame, MALFORMED_COLUMNS)).to_numpy())
+    if len(broken):
+        lines = lines.scatter(broken, _broken_lines(frame[broken], table, rng, numeric) + "\n")
+    return lines, ledger(frame)
+
+
+def _broken_lines(rows: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.Series:
+    text = rows.with_columns(_as_text(c.name, c.type) for c in table.source_columns)
     if numeric:
-        column = rng.integers(0, len(numeric), len(text))
+        column = pl.Series(rng.integers(0, len(numeric), len(text)))
         token = pl.Series(np.array(BAD_NUMBERS)[rng.integers(0, len(BAD_NUMBERS), len(text))])
+        wrong = pl.lit(has(text, MALFORMED_NUMBER))
         text = text.with_columns(
-            pl.when(has(MALFORMED_NUMBER) & pl.lit(pl.Series(column == i)))
-            .then(pl.lit(token))
-            .otherwise(pl.col(name))
-            .alias(name)
+            pl.when(wrong & (pl.lit(column) == i)).then(pl.lit(token)).otherwise(pl.col(name)).alias(name)
             for i, name in enumerate(numeric)
         )
     lines = csv_lines(text, table)
-    extra = pl.Series(rng.random(len(text)) < 0.5)
-    broken = (
-        pl.when(pl.lit(extra)).then(pl.col("line") + ",EXTRA").otherwise(pl.col("line").str.replace(r",[^,]*$", ""))
+    extra_field = pl.Series(rng.random(len(text)) < 0.5)
+    short_or_long = (
+        pl.when(pl.lit(extra_field)).then(pl.col("l") + ",EXTRA").otherwise(pl.col("l").str.replace(r",[^,]*$", ""))
     )
-    lines = (
-        pl.DataFrame({"line": lines, "_dirt": text["_dirt"]})
-        .select(pl.when(has(MALFORMED_COLUMNS)).then(broken).otherwise(pl.col("line")).alias("line"))
+    return (
+        pl.DataFrame({"l": lines})
+        .select(pl.when(pl.lit(has(text, MALFORMED_COLUMNS))).then(short_or_long).otherwise(pl.col("l")))
         .to_series()
     )
-    return lines, ledger_rows(text)
+
+
+def _as_text(name: str, kind: DataType) -> pl.Expr:
+    if kind == TIMESTAMP:
+        return pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S")
+    if kind == DATE:
+        return pl.col(name).dt.strftime("%Y-%m-%d")
+    return pl.col(name).cast(pl.String)
+
+
+def ledger(frame: pl.DataFrame) -> pl.DataFrame:
+    """Ledger entries of every tagged row; `line` is its line in the file (the header is line 1)."""
+    tagged = [PREFIX + k for k in kinds(frame)]
+    if not tagged:
+        return empty_ledger()
+    names = [pl.when(pl.col(c)).then(pl.lit(c.removeprefix(PREFIX))) for c in tagged]
+    return (
+        frame.with_row_index("line", offset=2)
+        .filter(pl.any_horizontal(tagged))
+        .select(
+            pl.lit(None, pl.String).alias("file"),
+            pl.col("line").cast(pl.Int64),
+            pl.concat_str(names, separator=";", ignore_nulls=True).alias("kind"),
+            pl.col("_detail").alias("detail"),
+        )
+    )

@@ -91,7 +91,9 @@ class GoldBuilder:
 
     def _materialise(self, model: Model, version_dir: Path) -> None:
         table = model.table
-        query = f"select * from (\n{model.sql.strip().rstrip(';')}\n) order by {', '.join(table.key)}"
+        query = f"select * from (\n{model.sql.strip().rstrip(';')}\n)"
+        if not table.partition:  # small tables are ordered by key; large ones keep their input's order
+            query += f" order by {', '.join(table.key)}"
         target = version_dir / DATA
         options = "format parquet, compression zstd"
         if table.partition:

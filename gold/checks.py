@@ -29,30 +29,26 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table) -> list[Failure]:
     expected = [(c.name, c.type.duckdb) for c in table.columns]
     if actual != expected:
         return [Failure("columns", f"expected {_describe(expected)}, built {_describe(actual)}")]
-    counts = {
-        "key:unique": f"select count(*) from (select 1 from {name} group by {_list(table.key)} having count(*) > 1)",
-        "key:not_null": f"select count(*) from {name} where {' or '.join(f'{k} is null' for k in table.key)}",
-    }
-    for column in table.columns:
-        for rule, condition in _column_conditions(column):
-            counts[f"{column.name}:{rule}"] = f"select count(*) from {name} where {condition}"
-    for fk in table.foreign_keys:
-        parent = f"gold_{table.domain}.{fk.table}"
-        join = " and ".join(f"p.{to} = c.{col}" for col, to in zip(fk.columns, fk.to))
-        present = " and ".join(f"c.{col} is not null" for col in fk.columns)
-        counts[fk.rule] = (
-            f"select count(*) from {name} c where {present} and not exists (select 1 from {parent} p where {join})"
-        )
-    for check in table.checks:
-        counts[f"check:{check.name}"] = f"select count(*) from {name} where not ({check.sql})"
+    # Row rules and foreign keys share one scan (parents joined under unique aliases, so that bare column
+    # names still mean the checked table's); key uniqueness and audits need queries of their own.
+    row_rules = {f"{c.name}:{rule}": condition for c in table.columns for rule, condition in _column_conditions(c)}
+    row_rules |= {f"check:{check.name}": f"not ({check.sql})" for check in table.checks}
+    row_rules["key:not_null"] = " or ".join(f"{k} is null" for k in table.key)
+    joins = []
+    for number, fk in enumerate(table.foreign_keys):
+        alias = [f"_fk{number}_{to}" for to in fk.to]
+        renamed = ", ".join(f"{to} as {a}" for to, a in zip(fk.to, alias))
+        on = " and ".join(f"{a} = {col}" for a, col in zip(alias, fk.columns))
+        joins.append(f"left join (select distinct {renamed} from gold_{table.domain}.{fk.table}) on {on}")
+        present = " and ".join(f"{col} is not null" for col in fk.columns)
+        row_rules[fk.rule + ":" + ",".join(fk.columns)] = f"{present} and {alias[0]} is null"
+    scan = f"select {', '.join(f'count_if({c})' for c in row_rules.values())} from {name} {' '.join(joins)}"
+    counts = dict(zip(row_rules, con.execute(scan).fetchall()[0]))
+    unique = f"select count(*) from (select 1 from {name} group by {', '.join(table.key)} having count(*) > 1)"
+    counts["key:unique"] = scalar(con, unique)
     for audit in table.audits:
-        counts[f"audit:{audit.name}"] = f"select count(*) from ({audit.sql})"
-    failures = []
-    for check, sql in counts.items():
-        offending = scalar(con, sql)
-        if offending:
-            failures.append(Failure(check, offending))
-    return failures
+        counts[f"audit:{audit.name}"] = scalar(con, f"select count(*) from ({audit.sql})")
+    return [Failure(check, offending) for check, offending in counts.items() if offending]
 
 
 def _column_conditions(column: Column) -> list[tuple[str, str]]:
@@ -75,10 +71,6 @@ def _literal(value: object) -> str:
     if hasattr(value, "isoformat"):
         return f"'{value.isoformat()}'"
     return repr(value)
-
-
-def _list(names: tuple[str, ...]) -> str:
-    return ", ".join(names)
 
 
 def _describe(columns: list[tuple[str, str]]) -> str:

@@ -67,13 +67,18 @@ def dependencies() -> dict[str, tuple[str, ...]]:
     return {name: model.depends_on for name, model in models().items()}
 
 
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
 def _declared(sql: str) -> set[str]:
     lines = [line.removeprefix(DEPENDS_ON) for line in sql.splitlines() if line.startswith(DEPENDS_ON)]
     return {name for line in lines for name in re.findall(r"\b\w+\.\w+\b", line)}
 
 
 def _tables_read(sql: str, path: Path) -> set[str]:
-    parsed = json.loads(scalar(duckdb.connect(), "select json_serialize_sql(?)", [sql]))
+    parsed = json.loads(scalar(_parser(), "select json_serialize_sql(?)", [sql]))
     if parsed.get("error"):
         raise LakehouseError(f"{path}: {parsed.get('error_message', 'cannot parse the SQL')}")
     found: set[str] = set()

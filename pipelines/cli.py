@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LakehouseError as error:
         print(f"lakehouse: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # e.g. `lakehouse sql ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(
             "lakehouse: interrupted; published tables are intact, the next run finishes the work",
@@ -92,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze")
     run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
     run.add_argument("--threads", type=_positive_int, default=None, help="DuckDB threads (default: all cores)")
-    run.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit before spilling (default 4GB)")
+    run.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling (default 2GB)")
     run.set_defaults(handler=_run)
 
     sql = commands.add_parser(

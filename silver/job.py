@@ -6,7 +6,8 @@ arrived in:
 - among valid rows, the one earliest in (source file, line) order wins its key; the others are duplicates;
 - rows quarantined only for a missing parent are validated again whenever a parent table changes.
 A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest) and
-publishes the new version in one atomic step, after checking that every bronze row is accounted for.
+publishes the new version in one atomic step, after checking that every bronze row is accounted for. Files and
+partitions are processed side by side in threads: polars and numpy release the GIL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,14 +36,8 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 PART_FILE = "part-0.parquet"
 Progress = Callable[..., Iterable]
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """Columns a silver table computes over a whole partition, optionally looking at the partition before."""
-
-    derive: Callable[[pl.DataFrame, pl.LazyFrame | None, Mapping[str, pl.DataFrame]], pl.DataFrame]
-    uses_previous_partition: bool = False
+# Columns a table computes over one whole partition, given its parents' rows.
+Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
 
 
 @dataclass
@@ -65,6 +61,7 @@ class SilverJob:
         derivation: Derivation | None = None,
         full_refresh: bool = False,
         progress: Progress | None = None,
+        threads: int | None = None,
     ):
         self.lake, self.table, self.run_id = lake, table, run_id
         self.parents = {name: frame for name, (_, frame) in parents.items()}
@@ -74,6 +71,7 @@ class SilverJob:
         self.previous = None if full_refresh else self.store.state()
         self.previous_dir = self.store.current_dir() if self.previous else None
         self.progress = progress or (lambda items, **_: items)
+        self.threads = threads or os.cpu_count() or 1
         self.columns = [c.name for c in table.source_columns]
         self.quarantined: dict[str, list[pl.DataFrame]] = defaultdict(list)
         self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)
@@ -91,7 +89,7 @@ class SilverJob:
 
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
-        inputs = [self._ingest(f) for f in self.progress(new_files, desc=f"silver {self.table.name}", unit="file")]
+        inputs = [facts for facts, _ in self._in_threads(self._ingest, new_files, f"silver {self.table.name}", "file")]
         ingested.update({facts["file"]: facts for facts in inputs})
         if parents_changed:
             self._recheck_orphans()
@@ -121,23 +119,33 @@ class SilverJob:
             seconds=round(time.monotonic() - started, 3),
         )
 
+    def _in_threads(self, work: Callable, items: list, desc: str, unit: str) -> list:
+        """Apply `work` to items in threads; set-aside rows come back with each result, in order."""
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            results = list(self.progress(pool.map(work, items), desc=desc, unit=unit, total=len(items)))
+        for _, set_aside in results:
+            for rows in set_aside:
+                for (source,), part in rows.partition_by(q.FILE, as_dict=True).items():
+                    self.quarantined[source].append(part)
+        return results
+
     # -- new bronze files ----------------------------------------------------------------------------------------
 
-    def _ingest(self, file: BronzeFile) -> dict[str, Any]:
+    def _ingest(self, file: BronzeFile) -> tuple[dict[str, Any], list[pl.DataFrame]]:
         reader = BronzeReader(file.path, self.columns)
+        invalid = []
         for number, raw in enumerate(reader):
             checked = validate(raw, self.table, self.parents)
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
-            self.quarantined[file.rel].append(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
+            invalid.append(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
+            # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
+            contested = pl.struct(list(self.table.key)).is_duplicated()
             valid = (
-                checked.filter(ok)
+                checked.with_columns(pl.lit(file.rel).alias(q.FILE), raw.get_column(LINE), strip_terminators(raw[RAW]))
+                .filter(ok)
                 .drop(RULES)
-                .with_columns(
-                    pl.lit(file.rel).alias(q.FILE),
-                    raw.get_column(LINE).filter(ok),
-                    raw.select(strip_terminators(pl.col(RAW))).to_series().filter(ok),
-                )
+                .with_columns(pl.when(contested).then(pl.col(RAW)).alias(RAW))
             )
             self._stage(valid, f"{q.part_name(file.rel).removesuffix('.parquet')}-{number}")
         facts = reader.facts
@@ -149,7 +157,7 @@ class SilverJob:
             "mtime_ns": file.mtime_ns,
             "header_ok": reader.header_ok or facts.rows == 0,
             "ingested_by": self.run_id,
-        }
+        }, invalid
 
     def _stage(self, valid: pl.DataFrame, name: str) -> None:
         """Write valid rows aside, split by partition, until every new row has been read."""
@@ -190,62 +198,52 @@ class SilverJob:
         if self.table.partition and existing.get(WHOLE) == 0:
             existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
         staged = {p.name.replace("_whole", WHOLE) for p in self.staging.iterdir()} if self.staging.exists() else set()
-        every = sorted(set(existing) | staged)
-        touched = set(staged)
-        if self.derivation and self.derivation.uses_previous_partition:
-            touched |= {every[every.index(p) + 1] for p in staged if every.index(p) + 1 < len(every)}
-        for partition in existing.keys() - touched:
+        for partition in existing.keys() - staged:
             link_files(
-                self._partition_dir(self.previous_dir, partition),
-                self._partition_dir(self.version_dir, partition),
+                self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
-        counts = {p: n for p, n in existing.items() if p not in touched}
-        for partition in self.progress(sorted(touched), desc=f"merge {self.table.name}", unit="partition"):
-            counts[partition] = self._merge(partition, every, existing)
+        counts = {p: n for p, n in existing.items() if p not in staged}
+        merged = self._in_threads(
+            lambda p: self._merge(p, p in existing), sorted(staged), f"merge {self.table.name}", "partition"
+        )
+        counts |= dict(zip(sorted(staged), (rows for rows, _ in merged)))
         if not counts:
             counts[WHOLE] = self._write_partition(WHOLE, pl.DataFrame(schema=self._silver_schema()))
         return dict(sorted(counts.items()))
 
-    def _merge(self, partition: str, every: list[str], existing: Mapping[str, int]) -> int:
+    def _merge(self, partition: str, exists: bool) -> tuple[int, list[pl.DataFrame]]:
+        """Current rows of a partition plus its staged rows, deduplicated, derived and written."""
         frames = []
-        if partition in existing:
+        if exists:
             current = pl.read_parquet(self._partition_dir(self.previous_dir, partition) / PART_FILE)
             frames.append(current.select(*self.columns, q.FILE, LINE, pl.lit(None, pl.String).alias(RAW)))
-        incoming = self.staging / (partition or "_whole")
-        if incoming.is_dir():
-            frames.append(pl.read_parquet(sorted(incoming.glob("*.parquet"))).select(*self.columns, q.FILE, LINE, RAW))
-        rows = pl.concat(frames, how="vertical_relaxed").sort([*self.table.key, q.FILE, LINE])
-        first = pl.struct(list(self.table.key)).is_first_distinct()
-        winners, losers = rows.filter(first), rows.filter(~first)
-        if not losers.is_empty():
-            self._set_aside_duplicates(losers, winners)
-        silver = winners.drop(RAW)
+        incoming = sorted((self.staging / (partition or "_whole")).glob("*.parquet"))
+        frames.append(pl.read_parquet(incoming).select(*self.columns, q.FILE, LINE, RAW))
+        rows = pl.concat(frames, how="vertical_relaxed")
+        key = list(self.table.key)
+        contested = rows.select(pl.struct(key).is_duplicated()).to_series()
+        duplicates = []
+        if contested.any():
+            rivals = rows.filter(contested).sort([*key, q.FILE, LINE])
+            first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
+            rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
+            duplicates.append(self._duplicates(rivals.filter(~first), rivals.filter(first)))
+        silver = rows.drop(RAW).sort(key)
         if self.derivation:
-            silver = self.derivation.derive(silver, self._previous_partition(partition, every), self.parents)
+            silver = self.derivation(silver, self.parents)
         if self.table.partition:
             silver = silver.with_columns(self._partition_of().alias(self.table.partition.column))
-        return self._write_partition(partition, silver)
+        return self._write_partition(partition, silver), duplicates
 
-    def _previous_partition(self, partition: str, every: list[str]) -> pl.LazyFrame | None:
-        """The partition before this one in the new version (already merged or linked)."""
-        position = every.index(partition)
-        if not (self.derivation.uses_previous_partition and position > 0):
-            return None
-        path = self._partition_dir(self.version_dir, every[position - 1]) / PART_FILE
-        return pl.scan_parquet(path) if path.exists() else None
-
-    def _set_aside_duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> None:
+    def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
         key = list(self.table.key)
         reference = pl.col(q.FILE) + ":" + pl.col(LINE).cast(pl.String)
         losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
         unread = losers.filter(pl.col(RAW).is_null())
-        if not unread.is_empty():  # rows already in silver that lose to a file that sorts before theirs
+        if not unread.is_empty():
             fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(q.FILE, LINE))
             losers = losers.update(fetched, on=[q.FILE, LINE], how="left")
-        for (source,), rows in (
-            q.duplicate_rows(losers, self.run_id, self.table).partition_by(q.FILE, as_dict=True).items()
-        ):
-            self.quarantined[source].append(rows)
+        return q.duplicate_rows(losers, self.run_id, self.table)
 
     def _write_partition(self, partition: str, silver: pl.DataFrame) -> int:
         directory = self._partition_dir(self.version_dir, partition)
@@ -287,13 +285,8 @@ class SilverJob:
 
     def _account(self, partitions: Mapping[str, int], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Totals of the new version; refuses to publish unless every bronze row is accounted for."""
-        counted = dict(
-            pl.scan_parquet(self.version_dir / QUARANTINE / "*.parquet")
-            .group_by(q.DISPOSITION)
-            .len()
-            .collect()
-            .iter_rows()
-        )
+        parts = self.version_dir / QUARANTINE / "*.parquet"
+        counted = dict(pl.scan_parquet(parts).group_by(q.DISPOSITION).len().collect().iter_rows())
         totals = {
             "bronze": sum(f["rows"] for f in ingested.values()),
             "loaded": sum(partitions.values()),

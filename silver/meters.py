@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from silver.job import Derivation
-
 
 @dataclass(frozen=True)
 class AnomalyThresholds:
@@ -25,25 +23,23 @@ class AnomalyThresholds:
 
 
 def flag_readings(
-    rows: pl.DataFrame,
-    previous: pl.LazyFrame | None,
-    parents: Mapping[str, pl.DataFrame],
-    limits: AnomalyThresholds = AnomalyThresholds(),
+    rows: pl.DataFrame, parents: Mapping[str, pl.DataFrame], limits: AnomalyThresholds = AnomalyThresholds()
 ) -> pl.DataFrame:
     """Add `anomaly_reason` to one month of readings, sorted by meter and time.
 
-    An outage gap is a reading whose previous reading of the same meter (in this month, or the last one of the
-    month before) is more than one reading interval earlier.
+    An outage gap is a reading more than one interval after the meter's previous reading in the month (or after
+    the month's start, or the meter's installation if later). Each month is judged on its own, so a gap that
+    ends exactly at midnight on the first of a month is not flagged; in exchange a month can be rebuilt, and
+    months processed, independently.
     """
-    intervals = parents["meters"].select("meter_id", "reading_interval_minutes")
-    last_before = pl.DataFrame(schema={"meter_id": pl.String, "_last_before": pl.Datetime("us")})
-    if previous is not None:
-        last_before = previous.group_by("meter_id").agg(pl.col("reading_ts").max().alias("_last_before")).collect()
+    meters = parents["meters"].select(
+        "meter_id", "reading_interval_minutes", pl.col("installation_date").cast(pl.Datetime("us")).alias("_installed")
+    )
     kwh = pl.col("kwh").cast(pl.Float64)
-    hour = pl.col("reading_ts").dt.hour()
-    typical = kwh.median().over("meter_id", hour)
-    previous_ts = pl.col("reading_ts").shift(1).over("meter_id").fill_null(pl.col("_last_before"))
-    gap = pl.col("reading_ts") - previous_ts > pl.duration(minutes=pl.col("reading_interval_minutes"))
+    typical = kwh.median().over("meter_id", pl.col("reading_ts").dt.hour())
+    interval = pl.duration(minutes=pl.col("reading_interval_minutes"))
+    start = pl.max_horizontal(pl.col("reading_ts").dt.truncate("1mo"), pl.col("_installed"))
+    previous = pl.col("reading_ts").shift(1).over("meter_id").fill_null(start - interval)
     reasons = [
         pl.when((kwh > limits.spike_factor * typical) & (kwh > limits.spike_min_kwh)).then(pl.lit("spike")),
         pl.when(kwh == 0).then(pl.lit("zero")),
@@ -51,16 +47,14 @@ def flag_readings(
         pl.when((pl.col("frequency_hz") - limits.nominal_hz).abs() > limits.frequency_tolerance_hz).then(
             pl.lit("frequency_fault")
         ),
-        pl.when(gap).then(pl.lit("outage_gap")),
+        pl.when(pl.col("reading_ts") - previous > interval).then(pl.lit("outage_gap")),
     ]
+    anomaly = pl.concat_str(reasons, separator=";", ignore_nulls=True).replace("", None)
     return (
-        rows.join(intervals, on="meter_id", how="left", maintain_order="left")
-        .join(last_before, on="meter_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.concat_str(reasons, separator=";", ignore_nulls=True).replace("", None).alias("anomaly_reason")
-        )
-        .drop("reading_interval_minutes", "_last_before")
+        rows.join(meters, on="meter_id", how="left", maintain_order="left")
+        .with_columns(anomaly.alias("anomaly_reason"))
+        .drop("reading_interval_minutes", "_installed")
     )
 
 
-DERIVATIONS = {"readings": Derivation(flag_readings, uses_previous_partition=True)}
+DERIVATIONS = {"readings": flag_readings}

@@ -29,14 +29,16 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
     referenced table to its current rows, for foreign keys and for normalising codes to the parent's spelling.
     """
     columns = table.source_columns
-    frame = raw.select(
+    frame = raw.lazy().select(
         ERROR, *[pl.col(c.name).str.strip_chars().replace("", None).alias(_text(c.name)) for c in columns]
     )
     frame = frame.with_columns(_normalised(c, table, parents) for c in columns if c.normalize)
-    frame = frame.with_columns(_typed(c) for c in columns).with_row_index("_row")
-    rules = [rule for c in columns for rule in _column_rules(c)]
+    frame = frame.with_columns(_typed(c) for c in columns)
+    frame, fk_rules = _foreign_keys(frame, table, parents)
+    rules = [rule for c in columns for rule in _column_rules(c)] + fk_rules
     rules += [(f"check:{check.name}", pl.sql_expr(check.sql).not_()) for check in table.checks]
     broken = [condition.fill_null(False) for _, condition in rules]
+    frame = frame.with_row_index("_row")
     # Naming the rules is costly, so it is done only for the few rows that break any.
     failing = frame.filter(pl.any_horizontal(*broken) | pl.col(ERROR).is_not_null()).select(
         "_row",
@@ -45,11 +47,9 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
         .otherwise(pl.concat_list([pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls())
         .alias(RULES),
     )
-    frame = frame.join(failing, on="_row", how="left", maintain_order="left").with_columns(
-        pl.col(RULES).fill_null(pl.lit([], pl.List(pl.String)))
-    )
-    frame = _foreign_key_rules(frame, table, parents)
-    return frame.select(*[c.name for c in columns], RULES)
+    frame = frame.join(failing, on="_row", how="left", maintain_order="left")
+    empty = pl.lit([], pl.List(pl.String))
+    return frame.select(*[c.name for c in columns], pl.col(RULES).fill_null(empty)).collect()
 
 
 def _text(name: str) -> str:
@@ -77,7 +77,7 @@ def _typed(column: Column) -> pl.Expr:
     if column.type.lexical is not None:
         text = pl.when(text.str.contains(column.type.lexical)).then(text)
     parsed = column.type.parse(text)
-    if column.type.polars == pl.Float64:
+    if column.type.polars == pl.Float64:  # "inf" and "nan" parse, but are not measurements
         parsed = pl.when(parsed.is_finite()).then(parsed)
     return parsed.alias(column.name)
 
@@ -99,24 +99,23 @@ def _column_rules(column: Column) -> list[tuple[str, pl.Expr]]:
     return rules
 
 
-def _foreign_key_rules(frame: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    for fk in table.foreign_keys:
+def _foreign_keys(
+    frame: pl.LazyFrame, table: Table, parents: Mapping[str, pl.DataFrame]
+) -> tuple[pl.LazyFrame, list[tuple[str, pl.Expr]]]:
+    """A rule per foreign key: the row names a parent that does not exist (rows with a null key pass)."""
+    rules = []
+    schema = frame.collect_schema()
+    for number, fk in enumerate(table.foreign_keys):
         columns = list(fk.columns)
-        parent = parents.get(fk.table, pl.DataFrame(schema={to: frame.schema[c] for c, to in zip(columns, fk.to)}))
-        keys = (
-            parent.select(pl.col(to).cast(frame.schema[c]).alias(c) for c, to in zip(columns, fk.to))
-            .unique()
-            .with_columns(pl.lit(True).alias("_found"))
-        )
+        parent = parents.get(fk.table, pl.DataFrame(schema={to: schema[c] for c, to in zip(columns, fk.to)}))
+        keys = parent.select(pl.col(to).cast(schema[c]).alias(c) for c, to in zip(columns, fk.to)).unique()
         present = pl.all_horizontal(pl.col(c).is_not_null() for c in columns)
-        frame = (
-            frame.join(keys, on=columns, how="left", maintain_order="left")
-            .with_columns(
-                pl.when(present & pl.col("_found").is_null())
-                .then(pl.col(RULES).list.concat(pl.lit([fk.rule])))
-                .otherwise(pl.col(RULES))
-                .alias(RULES)
-            )
-            .drop("_found")
+        if len(columns) == 1:
+            rules.append((fk.rule, present & ~pl.col(columns[0]).is_in(keys.to_series().implode())))
+            continue
+        found = f"_found_{number}"
+        frame = frame.join(
+            keys.lazy().with_columns(pl.lit(True).alias(found)), on=columns, how="left", maintain_order="left"
         )
-    return frame
+        rules.append((fk.rule, present & pl.col(found).is_null()))
+    return frame, rules

@@ -10,15 +10,25 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from contracts.meters import silver
-from generators.core import TableFile, concat_ledgers, csv_lines, empty_ledger, pick, rng_for, run_tasks
-from generators.dirt import choose_malformed, duplicate, has, render, tag, untagged
+from generators.core import TableFile, concat_ledgers, pick, rng_for, run_tasks
+from generators.dirt import (
+    DUPLICATE,
+    MALFORMED_COLUMNS,
+    MALFORMED_NUMBER,
+    choose_malformed,
+    duplicate,
+    has,
+    insert_copies,
+    render,
+    tag,
+    untagged,
+)
 from generators.meters.billing import bills_for, payments_for
 from generators.meters.params import MetersDirt, MetersParams
-from generators.meters.population import population
+from generators.meters.population import meter_population
 from generators.meters.readings import block_readings
 from generators.meters.reference import REFERENCE_TABLES
 from pipelines.lake import Lake
@@ -57,35 +67,23 @@ def _reference_files() -> list[TableFile]:
     files = []
     for name, load in REFERENCE_TABLES.items():
         table = getattr(silver, name)
-        text = load().select(pl.col(c.name).cast(pl.String) for c in table.source_columns)
-        files.append(TableFile(table, f"{name}.csv", csv_lines(text, table), empty_ledger()))
+        lines, ledger = render(untagged(load()), table, rng_for(0, name), numeric=[])
+        files.append(TableFile(table, f"{name}.csv", lines, ledger))
     return files
 
 
 def _meters_file(params: MetersParams) -> TableFile:
     """All meters in one file, with some codes spelled loosely and a few rows sent twice."""
     rng = rng_for(params.seed, "meters", "feed")
-    meters = untagged(population(params).select(c.name for c in silver.meters.source_columns))
+    meters = untagged(meter_population(params).select(c.name for c in silver.meters.source_columns))
     variant = pick(rng, len(meters), params.dirt.meter_code_variant)
-    meters = tag(
-        meters.with_columns(pl.col(c).cast(pl.String) for c in meters.columns if c[0] != "_"),
-        variant,
-        "code_variant",
-    )
     loose = pl.lit(pl.Series(variant))
-    meters = meters.with_columns(
-        pl.when(loose)
-        .then(pl.col("district").str.to_lowercase() + " ")
-        .otherwise(pl.col("district"))
-        .alias("district"),
+    meters = tag(meters, variant, "code_variant").with_columns(
+        pl.when(loose).then(pl.col("district").str.to_lowercase() + " ").otherwise(pl.col("district")),
         pl.when(loose)
         .then(pl.col("consumer_type_code").str.replace("-", "").str.to_lowercase())
-        .otherwise(pl.col("consumer_type_code"))
-        .alias("consumer_type_code"),
-        pl.when(loose)
-        .then(pl.col("meter_type").str.to_uppercase())
-        .otherwise(pl.col("meter_type"))
-        .alias("meter_type"),
+        .otherwise(pl.col("consumer_type_code")),
+        pl.when(loose).then(pl.col("meter_type").str.to_uppercase()).otherwise(pl.col("meter_type")),
     )
     meters = duplicate(meters, rng, params.dirt.meter_duplicate, pl.col("meter_id"))
     lines, ledger = render(meters, silver.meters, rng, numeric=[])
@@ -95,15 +93,16 @@ def _meters_file(params: MetersParams) -> TableFile:
 def _block_month(task: _Task) -> dict[str, tuple[bool, int]]:
     params, lake = task.params, Lake(Path(task.root))
     block = params.blocks()[task.block]
-    meters = population(params)[block.start : block.stop]
+    meters = meter_population(params)[block.start : block.stop]
     readings = block_readings(params, meters, task.month, task.block)
-    readings, missing_ledger = _feed_defects(params, readings, task)
-    billable = readings.filter(~has("negative") & ~has("malformed") & ~has("orphan") & ~has("duplicate"))
+    readings, missing = _feed_defects(params, readings, task)
+    unbilled = [has(readings, k) for k in ("negative", MALFORMED_NUMBER, MALFORMED_COLUMNS, "orphan", DUPLICATE)]
+    billable = readings.filter(~pl.any_horizontal(unbilled))
     bills = bills_for(params, meters, billable, task.month, task.block)
     payments = payments_for(params, bills, task.month, task.block)
     suffix = f"{task.month:%Y-%m}_b{task.block:04d}.csv"
     files = [
-        _readings_file(params, readings, missing_ledger, task, f"readings_{suffix}"),
+        _readings_file(params, readings, missing, task, f"readings_{suffix}"),
         _bills_file(params, bills, task, f"bills_{suffix}"),
         _payments_file(params, payments, task, f"payments_{suffix}"),
     ]
@@ -128,10 +127,9 @@ def _feed_defects(params: MetersParams, readings: pl.DataFrame, task: _Task) -> 
         pl.when(pl.lit(pl.Series(negative))).then(-pl.col("wh")).otherwise(pl.col("wh")).alias("wh")
     )
     readings = choose_malformed(readings, rng, dirt.malformed, numeric=True)
-    orphans = readings.filter(pl.Series(pick(rng, len(readings), dirt.orphan)))
-    orphans = untagged(orphans).with_columns(pl.format("IESCO-9{}", pl.col("meter_id").str.slice(-5)).alias("meter_id"))
-    orphans = tag(orphans, np.ones(len(orphans), dtype=bool), "orphan", pl.lit("meter_id not in meters"))
-    readings = pl.concat([readings, orphans]).sort("reading_ts", "meter_id", maintain_order=True)
+    unknown_meter = pl.format("IESCO-9{}", pl.col("meter_id").str.slice(-5)).alias("meter_id")
+    orphan = pick(rng, len(readings), dirt.orphan)
+    readings = insert_copies(readings, orphan, "orphan", pl.lit("meter_id not in meters"), [unknown_meter])
     readings = duplicate(readings, rng, dirt.duplicate, key)
     return readings, missing
 
@@ -139,43 +137,27 @@ def _feed_defects(params: MetersParams, readings: pl.DataFrame, task: _Task) -> 
 def _readings_file(
     params: MetersParams, readings: pl.DataFrame, missing: pl.DataFrame, task: _Task, name: str
 ) -> TableFile:
-    wh = pl.col("wh")
-    kwh = (
-        pl.when(wh < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-        + (wh.abs() // 1000).cast(pl.String)
-        + "."
-        + (wh.abs() % 1000).cast(pl.String).str.zfill(3)
-    )
-    text = readings.select(
-        "meter_id",
-        pl.col("reading_ts").dt.strftime("%Y-%m-%d %H:%M:%S"),
-        kwh.alias("kwh"),
-        *[pl.col(c).cast(pl.String) for c in ("voltage", "current_a", "power_factor", "frequency_hz")],
-        "_dirt",
-        "_detail",
-    )
     rng = rng_for(params.seed, "readings-render", task.month.isoformat(), task.block)
-    lines, ledger = render(text, silver.readings, rng, numeric=["kwh", "voltage", "current_a"])
+    readings = readings.with_columns((pl.col("wh").cast(pl.Decimal(15, 3)) / 1000).alias("kwh"))
+    lines, ledger = render(readings, silver.readings, rng, numeric=["kwh", "voltage", "current_a"])
     return TableFile(silver.readings, name, lines, concat_ledgers([ledger, missing]))
 
 
 def _bills_file(params: MetersParams, bills: pl.DataFrame, task: _Task, name: str) -> TableFile:
     rng = rng_for(params.seed, "bills-feed", task.month.isoformat(), task.block)
-    text = bills.with_columns(pl.col(c.name).cast(pl.String) for c in silver.bills.source_columns)
-    text = choose_malformed(text, rng, params.dirt.bill_malformed, numeric=True)
-    text = duplicate(text, rng, params.dirt.bill_duplicate, pl.col("bill_id"))
-    lines, ledger = render(text, silver.bills, rng, numeric=["units_kwh", "total_amount"])
+    bills = choose_malformed(bills, rng, params.dirt.bill_malformed, numeric=True)
+    bills = duplicate(bills, rng, params.dirt.bill_duplicate, pl.col("bill_id"))
+    lines, ledger = render(bills, silver.bills, rng, numeric=["units_kwh", "total_amount"])
     return TableFile(silver.bills, name, lines, ledger)
 
 
 def _payments_file(params: MetersParams, payments: pl.DataFrame, task: _Task, name: str) -> TableFile:
     rng = rng_for(params.seed, "payments-feed", task.month.isoformat(), task.block)
-    text = payments.with_columns(pl.col(c.name).cast(pl.String) for c in silver.payments.source_columns)
-    orphan = pick(rng, len(text), params.dirt.payment_orphan)
-    text = tag(text, orphan, "orphan", pl.lit("bill_id not in bills")).with_columns(
-        pl.when(pl.lit(pl.Series(orphan))).then(pl.col("bill_id") + "X").otherwise(pl.col("bill_id")).alias("bill_id")
+    orphan = pick(rng, len(payments), params.dirt.payment_orphan)
+    payments = tag(payments, orphan, "orphan", pl.lit("bill_id not in bills")).with_columns(
+        pl.when(pl.lit(pl.Series(orphan))).then(pl.col("bill_id") + "X").otherwise(pl.col("bill_id"))
     )
-    text = choose_malformed(text, rng, params.dirt.payment_malformed, numeric=True)
-    text = duplicate(text, rng, params.dirt.payment_duplicate, pl.col("payment_id"))
-    lines, ledger = render(text, silver.payments, rng, numeric=["amount_paid"])
+    payments = choose_malformed(payments, rng, params.dirt.payment_malformed, numeric=True)
+    payments = duplicate(payments, rng, params.dirt.payment_duplicate, pl.col("payment_id"))
+    lines, ledger = render(payments, silver.payments, rng, numeric=["amount_paid"])
     return TableFile(silver.payments, name, lines, ledger)

@@ -90,8 +90,8 @@ def bills_for(
         "total_amount",
         pl.lit(issue).alias("issue_date"),
         pl.lit(issue + dt.timedelta(days=15)).alias("due_date"),
-        "_dirt",
         "_detail",
+        pl.col(r"^_is_.*$"),
     ).sort("bill_id")
 
 

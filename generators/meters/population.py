@@ -51,7 +51,7 @@ _AREAS = [
 
 
 @cache
-def population(params: MetersParams) -> pl.DataFrame:
+def meter_population(params: MetersParams) -> pl.DataFrame:
     """All meters, in meter_id order: contract columns and the hidden traits."""
     n = params.meter_count
     rng = rng_for(params.seed, "meters", "population")

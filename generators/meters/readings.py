@@ -92,7 +92,7 @@ def block_readings(params: MetersParams, meters: pl.DataFrame, month: dt.date, b
     district = meters["district"].to_numpy()
     shed = shedding(params, month, times)
     supplied = (times_d[None, :] >= installed[:, None]) & ~np.array([shed[d] for d in district])
-    rows, cols = np.nonzero(supplied)
+    cols, rows = np.nonzero(supplied.T)  # time-major, meters in id order within each interval: the feed's order
     frame = pl.DataFrame(
         {
             "meter_id": meters["meter_id"].to_numpy()[rows],
@@ -105,14 +105,9 @@ def block_readings(params: MetersParams, meters: pl.DataFrame, month: dt.date, b
         }
     )
     frame = untagged(frame)
-    for kind, mask, detail in (
-        ("spike", spike, "x10"),
-        ("zero", zero | failed, None),
-        ("voltage_sag", sag, None),
-        ("frequency_fault", fault, None),
-    ):
-        frame = tag(frame, mask[rows, cols], kind, pl.lit(detail, pl.String))
-    return frame.sort("reading_ts", "meter_id", maintain_order=True)
+    for kind, mask in (("spike", spike), ("zero", zero | failed), ("voltage_sag", sag), ("frequency_fault", fault)):
+        frame = tag(frame, mask[rows, cols], kind)
+    return frame
 
 
 def _failures(rng: np.random.Generator, monthly_rate: np.ndarray, days: np.ndarray) -> np.ndarray:
