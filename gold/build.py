@@ -101,6 +101,8 @@ class GoldBuilder:
         else:
             target = target / "part-0.parquet"
         self.con.execute(f"copy ({query}) to '{target}' ({options})")
+        if table.partition and not any(target.rglob("*.parquet")):  # no rows: keep the table readable, empty
+            self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
 
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:
         shutil.rmtree(version_dir, ignore_errors=True)

@@ -42,14 +42,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that points at the help."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--data-dir",
         default=argparse.SUPPRESS,
         help=f"lake root (default: ${DATA_DIR_ENV} or ./data)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lakehouse", description="A medallion lakehouse on local Parquet files.", parents=[common]
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")

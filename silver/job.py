@@ -4,7 +4,7 @@ A silver table is a function of the set of its bronze rows and its parents' keys
 arrived in:
 - each row is validated against the contract; a row breaking any rule is quarantined with all its rules;
 - among valid rows, the one earliest in (source file, line) order wins its key; the others are duplicates;
-- rows quarantined only for a missing parent are validated again whenever a parent table changes.
+- rows quarantined for a missing parent are validated again whenever a parent table changes.
 A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest) and
 publishes the new version in one atomic step, after checking that every bronze row is accounted for. Files and
 partitions are processed side by side in threads: polars and numpy release the GIL.
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from bronze.files import BronzeFile, check_unchanged, discover
 from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
@@ -34,6 +35,8 @@ from silver import quarantine as q
 from silver.rules import RULES, validate
 
 WHOLE = ""  # the single partition of an unpartitioned table
+BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
+STAGED_ROW_GROUP = 65_536
 PART_FILE = "part-0.parquet"
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
@@ -119,9 +122,9 @@ class SilverJob:
             seconds=round(time.monotonic() - started, 3),
         )
 
-    def _in_threads(self, work: Callable, items: list, desc: str, unit: str) -> list:
+    def _in_threads(self, work: Callable, items: list, desc: str, unit: str, threads: int | None = None) -> list:
         """Apply `work` to items in threads; set-aside rows come back with each result, in order."""
-        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+        with ThreadPoolExecutor(max_workers=threads or self.threads) as pool:
             results = list(self.progress(pool.map(work, items), desc=desc, unit=unit, total=len(items)))
         for _, set_aside in results:
             for rows in set_aside:
@@ -166,7 +169,10 @@ class SilverJob:
         for (partition,), rows in valid.with_columns(self._partition_of()).partition_by("_p", as_dict=True).items():
             directory = self.staging / (partition or "_whole")
             directory.mkdir(parents=True, exist_ok=True)
-            rows.drop("_p").write_parquet(directory / f"{name}.parquet", compression="lz4")
+            # sorted, in small row groups: merging reads one range of keys at a time
+            rows.drop("_p").sort(self.table.key[0]).write_parquet(
+                directory / f"{name}.parquet", compression="lz4", row_group_size=STAGED_ROW_GROUP
+            )
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
@@ -176,7 +182,7 @@ class SilverJob:
     # -- rows waiting for a parent -------------------------------------------------------------------------------
 
     def _recheck_orphans(self) -> None:
-        """Validate again the rows quarantined only for a missing parent; stage those whose parent arrived."""
+        """Validate again the rows quarantined for a missing parent; stage those that now pass."""
         for part in sorted((self.previous_dir / QUARANTINE).glob("*.parquet")):
             waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
             if waiting.is_empty():
@@ -203,23 +209,64 @@ class SilverJob:
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
         counts = {p: n for p, n in existing.items() if p not in staged}
+        # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
+        large = any(existing.get(p, 0) + self._staged_rows(p) > BUCKET_ROWS for p in staged)
         merged = self._in_threads(
-            lambda p: self._merge(p, p in existing), sorted(staged), f"merge {self.table.name}", "partition"
+            lambda p: self._merge(p, p in existing),
+            sorted(staged),
+            f"merge {self.table.name}",
+            "partition",
+            threads=1 if large else None,
         )
         counts |= dict(zip(sorted(staged), (rows for rows, _ in merged)))
         if not counts:
-            counts[WHOLE] = self._write_partition(WHOLE, pl.DataFrame(schema=self._silver_schema()))
+            with PartitionWriter(self._partition_dir(self.version_dir, WHOLE)) as writer:
+                writer.write(pl.DataFrame(schema=self._silver_schema()))
+            counts[WHOLE] = 0
         return dict(sorted(counts.items()))
 
+    def _staged_rows(self, partition: str) -> int:
+        paths = list((self.staging / (partition or "_whole")).glob("*.parquet"))
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
     def _merge(self, partition: str, exists: bool) -> tuple[int, list[pl.DataFrame]]:
-        """Current rows of a partition plus its staged rows, deduplicated, derived and written."""
-        frames = []
+        """Current rows of a partition plus its staged rows: deduplicated, derived and written, bucket by bucket.
+
+        A bucket is a range of the key's first column holding about BUCKET_ROWS rows; current and staged files
+        are sorted by that column, so reading a bucket skips the row groups outside it and memory stays bounded
+        however large the partition grows. The file stays sorted by key.
+        """
+        sources = [pl.scan_parquet(sorted((self.staging / (partition or "_whole")).glob("*.parquet")))]
         if exists:
-            current = pl.read_parquet(self._partition_dir(self.previous_dir, partition) / PART_FILE)
-            frames.append(current.select(*self.columns, q.FILE, LINE, pl.lit(None, pl.String).alias(RAW)))
-        incoming = sorted((self.staging / (partition or "_whole")).glob("*.parquet"))
-        frames.append(pl.read_parquet(incoming).select(*self.columns, q.FILE, LINE, RAW))
-        rows = pl.concat(frames, how="vertical_relaxed")
+            current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / PART_FILE)
+            sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW)))
+        rows = pl.concat([s.select(*self.columns, q.FILE, LINE, RAW) for s in sources], how="vertical_relaxed")
+        leading = pl.col(self.table.key[0])
+        duplicates = []
+        with PartitionWriter(self._partition_dir(self.version_dir, partition)) as writer:
+            for low, high in self._bucket_ranges(rows):
+                bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
+                silver, losers = self._settle(bucket.collect())
+                writer.write(silver)
+                duplicates += losers
+        return writer.rows, duplicates
+
+    def _bucket_ranges(self, rows: pl.LazyFrame) -> list[tuple[object, object]]:
+        """Ranges of the key's first column, each holding about BUCKET_ROWS rows (one open range if all fit)."""
+        leading = self.table.key[0]
+        sizes = rows.group_by(leading).len().sort(leading).collect()
+        if sizes["len"].sum() <= BUCKET_ROWS:
+            return [(None, None)]
+        bucket = (sizes["len"].cum_sum() - 1) // BUCKET_ROWS
+        edges = (
+            sizes.with_columns(bucket.alias("_b"))
+            .group_by("_b")
+            .agg(pl.col(leading).min().alias("low"), pl.col(leading).max().alias("high"))
+        )
+        return list(edges.sort("_b").select("low", "high").iter_rows())
+
+    def _settle(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        """Keep the earliest row of each key, derive the table's columns; returns (silver rows, duplicates)."""
         key = list(self.table.key)
         contested = rows.select(pl.struct(key).is_duplicated()).to_series()
         duplicates = []
@@ -233,7 +280,8 @@ class SilverJob:
             silver = self.derivation(silver, self.parents)
         if self.table.partition:
             silver = silver.with_columns(self._partition_of().alias(self.table.partition.column))
-        return self._write_partition(partition, silver), duplicates
+        schema = self._silver_schema()
+        return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items()), duplicates
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
         key = list(self.table.key)
@@ -244,13 +292,6 @@ class SilverJob:
             fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(q.FILE, LINE))
             losers = losers.update(fetched, on=[q.FILE, LINE], how="left")
         return q.duplicate_rows(losers, self.run_id, self.table)
-
-    def _write_partition(self, partition: str, silver: pl.DataFrame) -> int:
-        directory = self._partition_dir(self.version_dir, partition)
-        directory.mkdir(parents=True, exist_ok=True)
-        ordered = silver.select(pl.col(name).cast(dtype) for name, dtype in self._silver_schema().items())
-        ordered.write_parquet(directory / PART_FILE, compression="zstd", statistics=True)
-        return len(ordered)
 
     def _silver_schema(self) -> dict[str, pl.DataType]:
         return {c.name: c.type.polars for c in self.table.columns} | {q.FILE: pl.String(), LINE: pl.Int64()}
@@ -270,14 +311,17 @@ class SilverJob:
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         if previous is not None:
             for part in previous.glob("*.parquet"):
-                if part.name in affected:
-                    self.quarantined[affected[part.name]].insert(0, pl.read_parquet(part))
-                elif part.name != q.EMPTY_PART:
-                    os.link(part, target / part.name)
+                source = affected.get(part.name)
+                if source is None:
+                    if part.name != q.EMPTY_PART:
+                        os.link(part, target / part.name)
+                    continue
+                kept = pl.read_parquet(part)
+                for released in self.released.get(source, []):  # (they may come back below, as duplicates)
+                    kept = kept.join(released, on=[q.FILE, LINE], how="anti")
+                self.quarantined[source].insert(0, kept)
         for source, frames in self.quarantined.items():
             rows = pl.concat(frames, how="vertical_relaxed").unique([q.FILE, LINE], keep="last", maintain_order=True)
-            for released in self.released.get(source, []):
-                rows = rows.join(released, on=[q.FILE, LINE], how="anti")
             if not rows.is_empty():
                 rows.sort(LINE).write_parquet(target / q.part_name(source), compression="zstd")
         if not any(target.iterdir()):
@@ -299,3 +343,27 @@ class SilverJob:
                 "was not published and the previous one stays current; please report this as a bug"
             )
         return totals
+
+
+class PartitionWriter:
+    """Writes one partition's Parquet file (zstd) piece by piece, so only one bucket is in memory at a time."""
+
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / PART_FILE
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += len(frame)
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.writer is not None:
+            self.writer.close()

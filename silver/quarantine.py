@@ -73,9 +73,10 @@ def duplicate_rows(losers: pl.DataFrame, run_id: str, table: Table) -> pl.DataFr
 
 
 def waiting_for_parent() -> pl.Expr:
-    """Invalid rows whose only failures are foreign keys: they load once their parent arrives."""
-    only_fk = pl.col("failed_rules").list.eval(pl.element().str.starts_with("fk:")).list.all()
-    return (pl.col(DISPOSITION) == INVALID) & only_fk
+    """Invalid rows that failed a foreign key: validated again whenever a parent changes, so that they load once
+    their parent arrives and their list of failed rules stays what a rebuild would say."""
+    fk = pl.col("failed_rules").list.eval(pl.element().str.starts_with("fk:")).list.any()
+    return (pl.col(DISPOSITION) == INVALID) & fk
 
 
 def fetch_raw_lines(bronze_root: Path, table: Table, wanted: pl.DataFrame) -> pl.DataFrame:

@@ -98,7 +98,7 @@ def _block_month(task: _Task) -> dict[str, tuple[bool, int]]:
     readings, missing = _feed_defects(params, readings, task)
     unbilled = [has(readings, k) for k in ("negative", MALFORMED_NUMBER, MALFORMED_COLUMNS, "orphan", DUPLICATE)]
     billable = readings.filter(~pl.any_horizontal(unbilled))
-    bills = bills_for(params, meters, billable, task.month, task.block)
+    bills = _bill_defects(params, bills_for(params, meters, billable, task.month, task.block), task)
     payments = payments_for(params, bills, task.month, task.block)
     suffix = f"{task.month:%Y-%m}_b{task.block:04d}.csv"
     files = [
@@ -143,9 +143,13 @@ def _readings_file(
     return TableFile(silver.readings, name, lines, concat_ledgers([ledger, missing]))
 
 
-def _bills_file(params: MetersParams, bills: pl.DataFrame, task: _Task, name: str) -> TableFile:
+def _bill_defects(params: MetersParams, bills: pl.DataFrame, task: _Task) -> pl.DataFrame:
     rng = rng_for(params.seed, "bills-feed", task.month.isoformat(), task.block)
-    bills = choose_malformed(bills, rng, params.dirt.bill_malformed, numeric=True)
+    return choose_malformed(bills, rng, params.dirt.bill_malformed, numeric=True)
+
+
+def _bills_file(params: MetersParams, bills: pl.DataFrame, task: _Task, name: str) -> TableFile:
+    rng = rng_for(params.seed, "bills-render", task.month.isoformat(), task.block)
     bills = duplicate(bills, rng, params.dirt.bill_duplicate, pl.col("bill_id"))
     lines, ledger = render(bills, silver.bills, rng, numeric=["units_kwh", "total_amount"])
     return TableFile(silver.bills, name, lines, ledger)

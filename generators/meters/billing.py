@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from generators.core import pick, rng_for
-from generators.dirt import tag, untagged
+from generators.dirt import MALFORMED_COLUMNS, MALFORMED_NUMBER, has, tag, untagged
 from generators.meters.params import MetersParams
 from generators.meters.reference import tariff_slabs, tariffs
 from gold.models import macros_sql
@@ -119,4 +119,8 @@ def payments_for(params: MetersParams, bills: pl.DataFrame, month: dt.date, bloc
         pl.Series(np.round(paid[chosen], 2)).cast(pl.Decimal(14, 2)).alias("amount_paid"),
         pl.Series(rng.choice(METHODS, n, p=METHOD_WEIGHTS)[chosen]).alias("method"),
     )
-    return untagged(payments)
+    # a payment against a bill whose line was broken in transit has no bill to point to in the lake
+    broken = bills.filter(has(bills, MALFORMED_NUMBER) | has(bills, MALFORMED_COLUMNS))["bill_id"]
+    return tag(
+        untagged(payments), payments["bill_id"].is_in(broken.implode()), "orphan", pl.lit("its bill was malformed")
+    )

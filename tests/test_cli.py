@@ -1,0 +1,105 @@
+"""The `lakehouse` command as a user meets it: help everywhere, one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.lake import Lake
+from pipelines.lock import lake_lock
+
+COMMANDS = [[], ["generate"], ["generate", "meters"], ["run"], ["sql"], ["docs"], ["models"], ["bench"]]
+
+
+def lakehouse(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "lakehouse")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: lakehouse" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["generate", "meters", "--start", "2024-13-01"], "--start: '2024-13-01' is not a date like 2024-01-31"),
+        (["generate", "meters", "--meters", "0"], "--meters: '0' must be at least 1"),
+        (["generate", "meters", "--dirt", "sparks=0.1"], "--dirt: unknown kind 'sparks'"),
+        (["generate", "meters", "--dirt", "spike=lots"], "--dirt: 'spike=lots' needs a rate between 0 and 1"),
+        (["generate", "meters", "--start", "2024-02-01", "--end", "2024-01-01"], "is before --start"),
+        (["run", "--domain", "weather"], "unknown domain 'weather'"),
+        (["sql", "select 1"], "no catalog at"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_a_nonzero_exit(args: list[str], message: str, tmp_path: Path, capsys) -> None:
+    code = _main_exit_code([*args, "--data-dir", str(tmp_path / "lake")] if args != ["frobnicate"] else args)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_a_second_run_on_a_busy_lake_says_so(lake_copy: Lake) -> None:
+    with lake_lock(lake_copy, "a test holding the lake"):
+        result = lakehouse("--data-dir", str(lake_copy.root), "run")
+    assert result.returncode == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "another lakehouse command holds the lake" in result.stderr and "a test holding the lake" in result.stderr
+
+
+def test_end_to_end_through_the_command(tmp_path: Path) -> None:
+    """LAKEHOUSE_DATA chooses the lake; generate, run, rerun, query, select and docs all work from the shell."""
+    env = {"LAKEHOUSE_DATA": str(tmp_path / "lake")}
+    generated = lakehouse("generate", "meters", "--meters", "4", "--end", "2024-02-29", "--workers", "2", env=env)
+    assert generated.returncode == 0, generated.stderr
+    assert (tmp_path / "lake" / "bronze" / "meters" / "readings").is_dir()
+    first = lakehouse("run", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "gold gold_meters.fact_readings" in first.stderr
+    again = lakehouse("run", env=env)
+    assert again.returncode == 0 and "up to date" in again.stderr
+    query = lakehouse("sql", "select count(*) as n from gold_meters.dim_meter", "--format", "json", env=env)
+    assert json.loads(query.stdout) == [{"n": 4}]
+    selected = lakehouse("run", "--select", "fact_bills+", env=env)
+    assert selected.returncode == 0, selected.stderr
+    rebuilt = [line.split()[1].rstrip(":") for line in selected.stderr.splitlines() if line.startswith("gold ")]
+    assert rebuilt == [
+        "gold_meters.fact_bills",
+        "gold_meters.fact_payments",
+        "gold_meters.agg_consumer_type_summary",
+        "gold_meters.agg_location_summary",
+        "gold_meters.agg_payment_summary",
+        "gold_meters.agg_bill_verification",
+    ]
+    bad_select = lakehouse("run", "--select", "fact_nothing", env=env)
+    assert bad_select.returncode == 2 and "matches no gold model" in bad_select.stderr
+    bad_sql = lakehouse("sql", "select * from gold_meters.nothing", env=env)
+    assert bad_sql.returncode == 2 and len(bad_sql.stderr.strip().splitlines()) == 1
+    docs = lakehouse("docs", env=env)
+    assert docs.returncode == 0 and (tmp_path / "lake" / "docs" / "data-dictionary.md").exists()
+
+
+def _main_exit_code(args: list[str]) -> int:
+    try:
+        return main(args)
+    except SystemExit as exit_:
+        return exit_.code

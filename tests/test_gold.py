@@ -1,0 +1,147 @@
+"""Gold: star-schema integrity, aggregates that add up, bill verification, and checks that block publication."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+import contracts
+from gold.build import GoldBuilder
+from gold.checks import check_table
+from gold.models import Model, models
+from pipelines.errors import CheckFailedError
+from tests.conftest import gold, ledger, quarantine, run_lake
+
+
+@pytest.fixture
+def built(lake_copy):
+    run_lake(lake_copy)
+    return lake_copy
+
+
+def catalog(lake) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(lake.catalog), read_only=True)
+
+
+def test_every_fact_key_resolves_to_its_dimension(built) -> None:
+    con = catalog(built)
+    for table in contracts.tables("gold", "meters"):
+        for fk in table.foreign_keys:
+            on = " and ".join(f"d.{to} = f.{col}" for col, to in zip(fk.columns, fk.to))
+            orphans = con.execute(
+                f"select count(*) from {table.qualified_name} f where {fk.columns[0]} is not null "
+                f"and not exists (select 1 from gold_meters.{fk.table} d where {on})"
+            ).fetchall()[0][0]
+            assert orphans == 0, (table.name, fk)
+        assert con.execute(f"select count(*) from {table.qualified_name}").fetchall()[0][0] > 0, table.name
+
+
+def test_aggregates_add_up_to_the_facts(built) -> None:
+    con = catalog(built)
+
+    def total(sql: str) -> object:
+        return con.execute(sql).fetchall()[0][0]
+
+    kwh = total("select sum(kwh) from gold_meters.fact_readings")
+    assert kwh == total("select sum(kwh) from silver_meters.readings")
+    for aggregate in (
+        "agg_daily_consumption",
+        "agg_monthly_consumption",
+        "agg_consumer_type_summary",
+        "agg_location_summary",
+    ):
+        assert total(f"select sum(total_kwh) from gold_meters.{aggregate}") == kwh, aggregate
+    billed = total("select sum(total_amount) from gold_meters.fact_bills")
+    for aggregate in ("agg_consumer_type_summary", "agg_location_summary", "agg_payment_summary"):
+        assert total(f"select sum(billed_amount) from gold_meters.{aggregate}") == billed, aggregate
+    assert total("select sum(collected_amount) from gold_meters.agg_payment_summary") == total(
+        "select sum(amount_paid) from gold_meters.fact_payments"
+    )
+    readings = total("select count(*) from gold_meters.fact_readings")
+    assert total("select sum(readings) from gold_meters.agg_daily_consumption") == readings
+    statuses = total("select sum(paid_on_time + paid_late + partial + unpaid) from gold_meters.agg_payment_summary")
+    assert statuses == total("select count(*) from gold_meters.fact_bills")
+
+
+def test_bill_verification_flags_exactly_the_billing_errors(built) -> None:
+    verification = gold(built, "agg_bill_verification")
+    bills = pl.read_parquet(built.root / "silver" / "meters" / "bills" / "*.parquet")
+    errors = ledger(built, "bills").filter(pl.col("kind").str.contains("bill_error"))
+    wrong = errors.join(
+        bills.select(pl.col("_source_file").alias("file"), pl.col("_source_line").alias("line"), "bill_id"),
+        on=["file", "line"],
+    )["bill_id"]
+    assert len(wrong) > 0
+    mismatched = verification.filter(pl.col("status") == "mismatch")["bill_id"]
+    assert sorted(mismatched.to_list()) == sorted(wrong.to_list())
+
+
+def test_a_tampered_bill_is_caught(lake_copy) -> None:
+    path = sorted(lake_copy.bronze_dir("meters", "bills").glob("*.csv"))[0]
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    for column in ("energy_charge", "total_amount"):  # a consistent forgery: the row check still passes
+        row[header.index(column)] = f"{float(row[header.index(column)]) + 100:.2f}"
+    lines[1] = ",".join(row)
+    path.write_text("\n".join(lines) + "\n")
+    run_lake(lake_copy)
+    verification = gold(lake_copy, "agg_bill_verification").filter(pl.col("bill_id") == row[0])
+    assert verification.select("status", pl.col("amount_difference").cast(pl.Float64)).row(0) == ("mismatch", 100.0)
+
+
+def test_failed_checks_keep_the_last_good_version(built) -> None:
+    model = models()["gold_meters.dim_location"]
+    published = gold(built, "dim_location")
+    broken = Model(
+        model.table, model.path, model.sql + "\nunion all select 'ISB-1', 'again', 'Islamabad'", model.depends_on
+    )
+    builder = GoldBuilder(built, "20990101T000000000000Z")
+    with pytest.raises(CheckFailedError, match=r"key:unique \(1\)"):
+        builder.build(broken, force=True)
+    assert gold(built, "dim_location").equals(published)
+    retyped = model.sql.replace("    district\nfrom divisions", "    length(district) as district\nfrom divisions")
+    with pytest.raises(CheckFailedError, match="columns .* district VARCHAR, built .* district BIGINT"):
+        builder.build(Model(model.table, model.path, retyped, model.depends_on), force=True)
+    unknown = model.sql.replace("division_code as location_key", "division_code")
+    with pytest.raises(CheckFailedError, match="failed to build: Binder Error"):
+        builder.build(Model(model.table, model.path, unknown, model.depends_on), force=True)
+    assert gold(built, "dim_location").equals(published)
+
+
+def test_checks_name_each_broken_rule() -> None:
+    con = duckdb.connect()
+    con.execute("create schema gold_meters")
+    con.execute(
+        "create table gold_meters.dim_location as select * from (values ('A', 'x', 'Islamabad')) "
+        "t(location_key, division, district)"
+    )
+    con.execute(
+        "create table gold_meters.agg_location_summary as select * from (values "
+        "('A', 'Islamabad', 'x', 1::bigint, 1.0::decimal(18,3), 0::bigint, 1::bigint, 10.00::decimal(18,2), "
+        "5.00::decimal(18,2), 5.00::decimal(18,2), 0.5::double), "
+        "('B', 'Lahore', 'y', -1::bigint, 1.0::decimal(18,3), 0::bigint, 1::bigint, 10.00::decimal(18,2), "
+        "5.00::decimal(18,2), 5.00::decimal(18,2), null::double)) t(location_key, district, division, meters, "
+        "total_kwh, anomaly_readings, bills, billed_amount, collected_amount, outstanding_amount, collection_rate)"
+    )
+    con.execute("create table gold_meters.fact_bills as select 10.00::decimal(14,2) as total_amount")
+    table = contracts.get("gold", "meters", "agg_location_summary")
+    failures = {f.check: f.offending for f in check_table(con, table)}
+    assert failures == {
+        "district:allowed": 1,
+        "meters:range": 1,
+        "fk:dim_location:location_key": 1,
+        "audit:billed_matches_fact": 1,
+    }
+
+
+def test_quarantined_rows_never_reach_gold(built) -> None:
+    bad = (
+        quarantine(built, "readings").filter(pl.col("disposition") == "invalid").drop_nulls(["meter_id", "reading_ts"])
+    )
+    assert len(bad) > 0
+    facts = gold(built, "fact_readings").select(
+        "meter_id", pl.col("reading_ts").dt.strftime("%Y-%m-%d %H:%M:%S").alias("reading_ts")
+    )
+    assert bad.join(facts, on=["meter_id", "reading_ts"], how="inner").is_empty()

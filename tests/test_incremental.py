@@ -1,0 +1,38 @@
+"""Incremental runs equal a full rebuild, whatever batches and order the bronze files arrive in."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.lake import Lake
+from tests.conftest import assert_same, run_lake, snapshot
+
+
+def bronze_files(root: Path) -> list[Path]:
+    return sorted(p.relative_to(root) for p in (root / "bronze").rglob("*.csv"))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_arrival_order_gives_the_full_rebuild(generated: Path, clean_snapshot: dict, data: st.DataObject) -> None:
+    files = bronze_files(generated)
+    order = data.draw(st.permutations(files), label="arrival order")
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(files) - 1), max_size=3), label="batch boundaries"))
+    with tempfile.TemporaryDirectory() as directory:
+        lake = Lake(Path(directory) / "lake")
+        for start, stop in zip([0, *cuts], [*cuts, len(files)]):
+            for rel in order[start:stop]:
+                (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(generated / rel, lake.root / rel)
+            run_lake(lake)
+        incremental = snapshot(lake)
+        assert run_lake(lake).status == "up_to_date"
+        assert_same(snapshot(lake), incremental)
+        run_lake(lake, full_refresh=True)
+        assert_same(snapshot(lake), incremental)
+    assert_same(incremental, clean_snapshot)

@@ -1,0 +1,119 @@
+"""The bronze reader: one record per physical line, whatever the file looks like."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
+from tests.conftest import SHARED
+
+COLUMNS = ["a", "b", "c"]
+
+
+def read(path: Path, columns: list[str] = COLUMNS, chunk_bytes: int = 1 << 20) -> tuple[pl.DataFrame, BronzeReader]:
+    reader = BronzeReader(path, columns, chunk_bytes=chunk_bytes)
+    frames = list(reader)
+    empty = {LINE: pl.Int64, RAW: pl.String, ERROR: pl.String} | {c: pl.String for c in columns}
+    return (pl.concat(frames) if frames else pl.DataFrame(schema=empty)), reader
+
+
+def test_plain_file_with_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b,c\r\n1,2,3\r\n4,5,6\r\n")
+    rows, reader = read(path)
+    assert rows.select("a", "b", "c").rows() == [("1", "2", "3"), ("4", "5", "6")]
+    assert rows[LINE].to_list() == [2, 3]
+    assert rows[ERROR].null_count() == 2
+    assert reader.facts.rows == 2 and reader.facts.bytes == path.stat().st_size
+
+
+def test_quoted_fields_keep_commas_and_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('a,b,c\n"x, y","say ""hi""",3\n,"",\n')
+    rows, _ = read(path)
+    assert rows.select("a", "b", "c").rows() == [("x, y", 'say "hi"', "3"), ("", "", "")]
+    assert rows[ERROR].null_count() == 2
+
+
+def test_malformed_lines_are_records_with_their_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'a,b,c\n1,2\n1,2,3,4\n\n1,"2,3\n1,2"x",3\n\xff\xfe,1,2\nlast,1,2')
+    rows, reader = read(path)
+    errors = dict(zip(rows[LINE].to_list(), rows[ERROR].to_list()))
+    assert errors == {
+        2: "row:field_count",
+        3: "row:field_count",
+        4: "row:blank",
+        5: "row:quoting",
+        6: "row:quoting",
+        7: "row:encoding",
+        8: None,
+    }
+    assert reader.facts.rows == 7
+    broken = rows.filter(pl.col(ERROR).is_not_null())
+    assert broken.select(pl.all_horizontal(pl.col(COLUMNS).is_null())).to_series().all()
+    assert rows.select(strip_terminators(pl.col(RAW)))[RAW].to_list()[:2] == ["1,2", "1,2,3,4"]
+
+
+def test_columns_are_matched_by_header_name_in_any_order(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("C, B ,a\n3,2,1\n")
+    rows, reader = read(path)
+    assert reader.header_ok
+    assert rows.select(COLUMNS).row(0) == ("1", "2", "3")
+
+
+def test_wrong_header_marks_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,z\n1,2,3\n4,5,6\n")
+    rows, reader = read(path)
+    assert not reader.header_ok
+    assert rows[ERROR].to_list() == ["file:header", "file:header"]
+
+
+def test_empty_and_header_only_files_have_no_rows(tmp_path: Path) -> None:
+    empty, header_only = tmp_path / "e.csv", tmp_path / "h.csv"
+    empty.write_bytes(b"")
+    header_only.write_text("a,b,c\n")
+    for path in (empty, header_only):
+        rows, reader = read(path)
+        assert rows.is_empty() and reader.facts.rows == 0
+
+
+def test_real_files_written_elsewhere(tmp_path: Path) -> None:
+    """The customer-rating agency files in shared/reference: CRLF, written by another system."""
+    columns = ["customer_number", "customer_rating", "customer_rating_limit", "customer_status"]
+    for path in sorted((SHARED / "reference" / "customer-ratings").glob("Customer Rating Agency *.csv")):
+        rows, reader = read(path, columns)
+        lines = path.read_bytes().decode().splitlines()
+        assert reader.facts.rows == len(lines) - 1
+        expected = [tuple(r) for r in csv.reader(lines[1:])]
+        assert rows.select(columns).rows() == expected
+        assert not rows[RAW].str.contains("\n").any() or rows[RAW].str.ends_with("\r\n").all()
+
+
+line_text = st.text(alphabet=st.sampled_from(list('ab,"x ')), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(line_text, max_size=30), chunk=st.integers(min_value=1, max_value=64))
+def test_every_line_becomes_exactly_one_record(lines: list[str], chunk: int) -> None:
+    """Whatever the lines hold and however the file is chunked: one record per line, numbered in order, and
+    a record without error holds exactly what Python's csv module reads from that line."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.csv"
+        path.write_text("a,b,c\n" + "".join(line + "\n" for line in lines))
+        rows, reader = read(path, chunk_bytes=chunk)
+    assert reader.facts.rows == len(lines)
+    assert rows[LINE].to_list() == list(range(2, len(lines) + 2))
+    for line, record in zip(lines, rows.iter_rows(named=True)):
+        if record[ERROR] is None:
+            parsed = next(csv.reader(io.StringIO(line), strict=True))
+            assert [record[c] or "" for c in COLUMNS] == parsed

@@ -1,0 +1,140 @@
+"""Silver jobs on crafted files: quarantine, duplicates, late parents, conservation, immutability."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from pipelines.errors import LakehouseError
+from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
+
+HEADER = "meter_id,reading_ts,kwh,voltage,current_a,power_factor,frequency_hz\n"
+GOOD = "IESCO-000001,2030-01-01 00:00:00,1.000,230.0,4.3,0.95,50.0\n"
+
+
+def test_bad_rows_are_quarantined_with_file_line_and_every_rule(lake_copy) -> None:
+    write_bronze(
+        lake_copy,
+        "readings",
+        "zz_crafted.csv",
+        HEADER
+        + GOOD
+        + GOOD
+        + "IESCO-000001,2030-01-01 00:00:00,2.000,230.0,4.3,0.95,50.0\n"
+        + "IESCO-000001,2030-01-01 01:00:00,-1.000,999999,4.3,0.95,50.0\n"
+        + "IESCO-999999,2030-01-01 02:00:00,1.000,230.0,4.3,0.95,50.0\n"
+        + "IESCO-000001,2030-01-01 03:00:00,1.000\n"
+        + "\n",
+    )
+    run_lake(lake_copy)
+    rows = quarantine(lake_copy, "readings").filter(pl.col("_source_file") == "meters/readings/zz_crafted.csv")
+    found = {r["_source_line"]: (r["disposition"], r["failed_rules"]) for r in rows.iter_rows(named=True)}
+    assert found == {
+        3: ("duplicate", ["key:duplicate"]),
+        4: ("duplicate", ["key:duplicate"]),
+        5: ("invalid", ["kwh:range", "voltage:range"]),
+        6: ("invalid", ["fk:meters"]),
+        7: ("invalid", ["row:field_count"]),
+        8: ("invalid", ["row:blank"]),
+    }
+    assert rows.filter(pl.col("_source_line") == 4)["duplicate_of"][0] == "meters/readings/zz_crafted.csv:2"
+    assert rows.filter(pl.col("_source_line") == 4)["_raw_line"][0] == GOOD.strip().replace("1.000", "2.000", 1)
+    assert rows.filter(pl.col("_source_line") == 5)["voltage"][0] == "999999"
+    kept = silver(lake_copy, "readings").filter(pl.col("_source_file") == "meters/readings/zz_crafted.csv")
+    assert kept.select("_source_line", pl.col("kwh").cast(pl.String)).rows() == [(2, "1.000")]
+
+
+def test_every_bronze_row_is_accounted_for(lake_copy) -> None:
+    manifest = run_lake(lake_copy)
+    for name, entry in manifest.silver.items():
+        totals = entry["totals"]
+        assert totals["bronze"] == totals["loaded"] + totals["quarantined"] + totals["duplicates"], name
+        assert totals["bronze"] > 0
+    files = {f["file"]: f for f in manifest.inputs}
+    for path in (lake_copy.bronze / "meters").rglob("*.csv"):
+        rel = path.relative_to(lake_copy.bronze).as_posix()
+        assert files[rel]["rows"] == path.read_bytes().count(b"\n") - 1
+        assert len(files[rel]["sha256"]) == 64 and files[rel]["bytes"] == path.stat().st_size
+
+
+def test_earliest_file_wins_whatever_order_files_arrive_in(lake_copy, tmp_path) -> None:
+    first = HEADER + GOOD
+    second = HEADER + GOOD.replace("1.000", "9.000", 1)
+    write_bronze(lake_copy, "readings", "zz_b.csv", second)
+    run_lake(lake_copy)
+    write_bronze(lake_copy, "readings", "zz_a.csv", first)  # arrives later, but sorts first
+    run_lake(lake_copy)
+    kept = silver(lake_copy, "readings").filter(pl.col("reading_ts").dt.year() == 2030)
+    assert kept.select("_source_file", pl.col("kwh").cast(pl.String)).rows() == [("meters/readings/zz_a.csv", "1.000")]
+    loser = quarantine(lake_copy, "readings").filter(pl.col("_source_file") == "meters/readings/zz_b.csv")
+    assert loser.select("disposition", "duplicate_of", "_raw_line").row(0) == (
+        "duplicate",
+        "meters/readings/zz_a.csv:2",
+        second.splitlines()[1],
+    )
+    incremental = snapshot(lake_copy)
+    run_lake(lake_copy, full_refresh=True)
+    assert_same(incremental, snapshot(lake_copy))
+
+
+def test_rows_waiting_for_a_parent_load_when_it_arrives(lake_copy) -> None:
+    orphan = GOOD.replace("IESCO-000001", "IESCO-000777")
+    write_bronze(lake_copy, "readings", "zz_new_meter.csv", HEADER + orphan)
+    run_lake(lake_copy)
+    waiting = quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777")
+    assert waiting["failed_rules"].to_list() == [["fk:meters"]]
+    meters = (lake_copy.bronze_dir("meters", "meters") / "meters.csv").read_text().splitlines()
+    new_meter = meters[1].split(",")
+    write_bronze(
+        lake_copy,
+        "meters",
+        "meters_late.csv",
+        meters[0] + "\n" + meters[1].replace(new_meter[0], "IESCO-000777") + "\n",
+    )
+    run_lake(lake_copy)
+    assert quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777").is_empty()
+    assert silver(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777").height == 1
+    incremental = snapshot(lake_copy)
+    run_lake(lake_copy, full_refresh=True)
+    assert_same(incremental, snapshot(lake_copy))
+
+
+def test_a_second_run_changes_nothing(lake_copy) -> None:
+    run_lake(lake_copy)
+    states = {p: p.read_bytes() for p in (lake_copy.root / "_state").rglob("*.json")}
+    versions = sorted(p.name for p in (lake_copy.root / "_versions").glob("*/*/*/*"))
+    catalog = lake_copy.catalog.stat().st_mtime_ns
+    manifest = run_lake(lake_copy)
+    assert manifest.status == "up_to_date"
+    assert {p: p.read_bytes() for p in (lake_copy.root / "_state").rglob("*.json")} == states
+    assert sorted(p.name for p in (lake_copy.root / "_versions").glob("*/*/*/*")) == versions
+    assert lake_copy.catalog.stat().st_mtime_ns == catalog
+
+
+def test_an_ingested_file_may_not_change(lake_copy) -> None:
+    run_lake(lake_copy)
+    path = next(lake_copy.bronze_dir("meters", "bills").glob("*.csv"))
+    path.write_text(path.read_text().replace("BILL-", "BILX-", 1))
+    with pytest.raises(LakehouseError, match=f"{path.name} changed after it was ingested"):
+        run_lake(lake_copy)
+    path.unlink()
+    with pytest.raises(LakehouseError, match="was ingested but is gone"):
+        run_lake(lake_copy)
+    manifest = json.loads(sorted(lake_copy.runs.glob("*.json"))[-1].read_text())
+    assert manifest["status"] == "failed" and "is gone" in manifest["error"]
+
+
+def test_odd_files_are_quarantined_or_empty(lake_copy) -> None:
+    write_bronze(lake_copy, "payments", "zz_wrong_header.csv", "id,bill,date,amount,how\n1,2,3,4,5\n6,7,8,9,10\n")
+    write_bronze(lake_copy, "payments", "zz_empty.csv", "")
+    write_bronze(lake_copy, "payments", "zz_header_only.csv", "payment_id,bill_id,payment_date,amount_paid,method\r\n")
+    write_bronze(lake_copy, "payments", ".zz_in_progress.csv", "not,read\n")
+    manifest = run_lake(lake_copy)
+    rows = quarantine(lake_copy, "payments").filter(pl.col("_source_file").str.contains("zz_"))
+    assert rows["failed_rules"].to_list() == [["file:header"], ["file:header"]]
+    inputs = {f["file"].rsplit("/", 1)[1]: f for f in manifest.inputs}
+    assert inputs["zz_empty.csv"]["rows"] == 0 and inputs["zz_header_only.csv"]["rows"] == 0
+    assert not inputs["zz_wrong_header.csv"]["header_ok"]
+    assert ".zz_in_progress.csv" not in inputs
