@@ -111,8 +111,8 @@ class BronzeReader:
             & ~pl.Series(undecodable)
         )
         is_plain = frame.select(plain.alias("plain")).to_series()
-        plain_rows = frame.filter(is_plain)
-        all_plain = len(plain_rows) == len(frame)
+        all_plain = bool(is_plain.all())
+        plain_rows = frame if all_plain else frame.filter(is_plain)
         fields = _parse_plain(body if all_plain else None, plain_rows[RAW], width)
         plain_rows = plain_rows.with_columns(
             pl.lit(None, pl.String).alias(ERROR),

@@ -38,8 +38,12 @@ def bench(lake: Lake, scale: float, workers: int) -> dict:
     bronze_rows = sum(f["rows"] for f in silver_run["inputs"])
     gold_rows = sum(entry.get("rows") or 0 for entry in gold_run["gold"].values())
     gold_bytes = sum(p.stat().st_size for p in (scratch / "gold").rglob("*.parquet"))
-    volumes = {"generate": (bronze_rows, bronze_bytes), "silver": (bronze_rows, bronze_bytes),
-               "gold": (gold_rows, gold_bytes), "rerun (up to date)": (0, 0)}
+    volumes = {
+        "generate": (bronze_rows, bronze_bytes),
+        "silver": (bronze_rows, bronze_bytes),
+        "gold": (gold_rows, gold_bytes),
+        "rerun (up to date)": (0, 0),
+    }
     for name, (rows, size) in volumes.items():
         seconds = results[name]["seconds"]
         results[name] |= {"rows": rows, "rows_per_s": round(rows / seconds), "mb_per_s": round(size / 1e6 / seconds, 1)}
@@ -98,8 +102,10 @@ def _tree_rss(root: int) -> int:
 
 
 def _print(report: dict, path: Path) -> None:
-    print(f"scale {report['scale']:g}: {report['meters']:,} meters, {report['bronze_rows']:,} bronze rows, "
-          f"{report['bronze_mb']:,} MB of CSV, {report['workers']} workers on {report['cpus']} CPUs")
+    print(
+        f"scale {report['scale']:g}: {report['meters']:,} meters, {report['bronze_rows']:,} bronze rows, "
+        f"{report['bronze_mb']:,} MB of CSV, {report['workers']} workers on {report['cpus']} CPUs"
+    )
     print(f"{'stage':<20}{'seconds':>9}{'rows/s':>13}{'MB/s':>8}{'peak RSS MB':>13}")
     for name, r in report["stages"].items():
         print(f"{name:<20}{r['seconds']:>9.2f}{r['rows_per_s']:>13,}{r['mb_per_s']:>8.1f}{r['peak_rss_mb']:>13,}")

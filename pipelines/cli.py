@@ -56,9 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"lake root (default: ${DATA_DIR_ENV} or ./data)",
     )
-    parser = _Parser(
-        prog="lakehouse", description="A medallion lakehouse on local Parquet files.", parents=[common]
-    )
+    parser = _Parser(prog="lakehouse", description="A medallion lakehouse on local Parquet files.", parents=[common])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     generate = commands.add_parser(

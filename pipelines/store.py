@@ -57,7 +57,7 @@ class TableStore:
     def publish(self, version_dir: Path, state: dict[str, Any]) -> None:
         """Make `version_dir` the current version in one atomic step, then point the stable paths at it."""
         faults.point("before_commit", self.table)
-        os.sync()
+        _make_durable(version_dir)
         write_json_atomically(self.state_path, {**state, "version": version_dir.name})
         faults.point("after_commit", self.table)
         self.repair_links()
@@ -93,6 +93,24 @@ def link_files(source: Path, target: Path) -> None:
             os.link(path, destination)
 
 
+def _make_durable(directory: Path) -> None:
+    """fsync what this version wrote (hard-linked files are already on disk), before the state names it."""
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.stat(path).st_nlink == 1:
+                _fsync(path, os.O_RDONLY)
+        _fsync(root, os.O_RDONLY)
+
+
+def _fsync(path: str | Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _point(link: Path, target: Path) -> None:
     relative = os.path.relpath(target, link.parent)
     if link.is_symlink() and os.readlink(link) == relative:
@@ -117,8 +135,4 @@ def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    _fsync(path.parent, os.O_RDONLY)

@@ -37,7 +37,6 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
-PART_FILE = "part-0.parquet"
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
 Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -220,9 +219,7 @@ class SilverJob:
         )
         counts |= dict(zip(sorted(staged), (rows for rows, _ in merged)))
         if not counts:
-            with PartitionWriter(self._partition_dir(self.version_dir, WHOLE)) as writer:
-                writer.write(pl.DataFrame(schema=self._silver_schema()))
-            counts[WHOLE] = 0
+            counts[WHOLE] = self._write(WHOLE, 0, pl.DataFrame(schema=self._silver_schema()))
         return dict(sorted(counts.items()))
 
     def _staged_rows(self, partition: str) -> int:
@@ -232,24 +229,32 @@ class SilverJob:
     def _merge(self, partition: str, exists: bool) -> tuple[int, list[pl.DataFrame]]:
         """Current rows of a partition plus its staged rows: deduplicated, derived and written, bucket by bucket.
 
-        A bucket is a range of the key's first column holding about BUCKET_ROWS rows; current and staged files
-        are sorted by that column, so reading a bucket skips the row groups outside it and memory stays bounded
-        however large the partition grows. The file stays sorted by key.
+        A bucket is a range of the key's first column holding about BUCKET_ROWS rows, written as its own file
+        (`part-<n>.parquet`, sorted by key); current and staged files are sorted by that column, so reading a
+        bucket skips the row groups outside it, and memory stays bounded however large the partition grows.
         """
         sources = [pl.scan_parquet(sorted((self.staging / (partition or "_whole")).glob("*.parquet")))]
         if exists:
-            current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / PART_FILE)
+            current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW)))
         rows = pl.concat([s.select(*self.columns, q.FILE, LINE, RAW) for s in sources], how="vertical_relaxed")
         leading = pl.col(self.table.key[0])
-        duplicates = []
-        with PartitionWriter(self._partition_dir(self.version_dir, partition)) as writer:
-            for low, high in self._bucket_ranges(rows):
-                bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
-                silver, losers = self._settle(bucket.collect())
-                writer.write(silver)
-                duplicates += losers
-        return writer.rows, duplicates
+
+        def settle(number: int, low: object, high: object) -> tuple[int, list[pl.DataFrame]]:
+            bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
+            silver, duplicates = self._settle(bucket.collect())
+            return self._write(partition, number, silver), duplicates
+
+        ranges = self._bucket_ranges(rows)
+        with ThreadPoolExecutor(self.threads) as pool:
+            settled = list(pool.map(settle, range(len(ranges)), *zip(*ranges)))
+        return sum(n for n, _ in settled), [d for _, duplicates in settled for d in duplicates]
+
+    def _write(self, partition: str, number: int, silver: pl.DataFrame) -> int:
+        directory = self._partition_dir(self.version_dir, partition)
+        directory.mkdir(parents=True, exist_ok=True)
+        silver.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
+        return len(silver)
 
     def _bucket_ranges(self, rows: pl.LazyFrame) -> list[tuple[object, object]]:
         """Ranges of the key's first column, each holding about BUCKET_ROWS rows (one open range if all fit)."""
@@ -343,27 +348,3 @@ class SilverJob:
                 "was not published and the previous one stays current; please report this as a bug"
             )
         return totals
-
-
-class PartitionWriter:
-    """Writes one partition's Parquet file (zstd) piece by piece, so only one bucket is in memory at a time."""
-
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / PART_FILE
-        self.writer: pq.ParquetWriter | None = None
-        self.rows = 0
-
-    def write(self, frame: pl.DataFrame) -> None:
-        table = frame.to_arrow()
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-        self.writer.write_table(table)
-        self.rows += len(frame)
-
-    def __enter__(self) -> PartitionWriter:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
