@@ -159,14 +159,16 @@ def _generate_meters(args: argparse.Namespace) -> int:
         MetersDirt.parse(args.dirt, args.clean),
     )
     lake = _lake(args)
-    logs.setup(None)
+    logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
     totals = generate(lake, params, args.workers)
     for table, counts in totals.items():
-        state = "written" if counts["written"] else "already present"
+        present = counts["files"] - counts["written"]
         logs.event(
             "generated",
-            f"bronze meters.{table}: {counts['rows']:,} rows in {counts['files']} file(s), "
-            f"{counts['written']} {state if counts['written'] < counts['files'] else 'written'}",
+            f"bronze meters.{table}: {counts['rows']:,} rows in {counts['files']} file(s)"
+            + (f" ({present} already present, identical)" if present else ""),
+            table=f"meters.{table}",
+            **counts,
         )
     return 0
 
@@ -193,17 +195,16 @@ def _sql(args: argparse.Namespace) -> int:
     con = duckdb.connect(str(lake.catalog), read_only=True)
     try:
         relation = con.sql(args.query)
+        if relation is None:  # a statement without a result
+            return 0
+        if args.format == "table":
+            relation.show(max_rows=10_000)
+        elif args.format == "csv":
+            sys.stdout.write(relation.pl().write_csv())
+        else:
+            sys.stdout.write(json.dumps(relation.pl().to_dicts(), default=str, indent=1) + "\n")
     except duckdb.Error as error:
         raise LakehouseError(str(error).splitlines()[0]) from None
-    if relation is None:
-        return 0
-    if args.format == "table":
-        relation.show(max_rows=10_000)
-    elif args.format == "csv":
-        sys.stdout.write(relation.pl().write_csv())
-    else:
-        rows = relation.pl().to_dicts()
-        sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
     return 0
 
 

@@ -12,6 +12,7 @@ partitions are processed side by side in threads: polars and numpy release the G
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -37,6 +38,7 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
+SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
 Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
@@ -75,8 +77,8 @@ class SilverJob:
         self.progress = progress or (lambda items, **_: items)
         self.threads = threads or os.cpu_count() or 1
         self.columns = [c.name for c in table.source_columns]
-        self.quarantined: dict[str, list[pl.DataFrame]] = defaultdict(list)
-        self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # (file, line) loaded from quarantine
+        self.set_aside_count = itertools.count()
 
     def run(self) -> SilverResult:
         started = time.monotonic()
@@ -91,7 +93,7 @@ class SilverJob:
 
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
-        inputs = [facts for facts, _ in self._in_threads(self._ingest, new_files, f"silver {self.table.name}", "file")]
+        inputs = self._in_threads(self._ingest, new_files, f"silver {self.table.name}", "file")
         ingested.update({facts["file"]: facts for facts in inputs})
         if parents_changed:
             self._recheck_orphans()
@@ -99,6 +101,7 @@ class SilverJob:
         self._write_quarantine()
         totals = self._account(partitions, ingested)
         shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(self.version_dir / SET_ASIDE, ignore_errors=True)
         before = self.previous["rows"] if self.previous else dict.fromkeys(totals, 0)
         self.store.publish(
             self.version_dir,
@@ -122,25 +125,26 @@ class SilverJob:
         )
 
     def _in_threads(self, work: Callable, items: list, desc: str, unit: str, threads: int | None = None) -> list:
-        """Apply `work` to items in threads; set-aside rows come back with each result, in order."""
+        """Apply `work` to items in threads; results in order."""
         with ThreadPoolExecutor(max_workers=threads or self.threads) as pool:
-            results = list(self.progress(pool.map(work, items), desc=desc, unit=unit, total=len(items)))
-        for _, set_aside in results:
-            for rows in set_aside:
-                for (source,), part in rows.partition_by(q.FILE, as_dict=True).items():
-                    self.quarantined[source].append(part)
-        return results
+            return list(self.progress(pool.map(work, items), desc=desc, unit=unit, total=len(items)))
+
+    def _set_aside(self, rows: pl.DataFrame) -> None:
+        """Write quarantine rows aside, by source file, in the order they were set aside (bounded memory)."""
+        for (source,), part in rows.partition_by(q.FILE, as_dict=True).items():
+            directory = self.version_dir / SET_ASIDE / q.part_name(source).removesuffix(".parquet")
+            directory.mkdir(parents=True, exist_ok=True)
+            part.write_parquet(directory / f"{next(self.set_aside_count):08d}.parquet")
 
     # -- new bronze files ----------------------------------------------------------------------------------------
 
-    def _ingest(self, file: BronzeFile) -> tuple[dict[str, Any], list[pl.DataFrame]]:
+    def _ingest(self, file: BronzeFile) -> dict[str, Any]:
         reader = BronzeReader(file.path, self.columns)
-        invalid = []
         for number, raw in enumerate(reader):
             checked = validate(raw, self.table, self.parents)
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
-            invalid.append(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
+            self._set_aside(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
             # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
             contested = pl.struct(list(self.table.key)).is_duplicated()
             valid = (
@@ -159,7 +163,7 @@ class SilverJob:
             "mtime_ns": file.mtime_ns,
             "header_ok": reader.header_ok or facts.rows == 0,
             "ingested_by": self.run_id,
-        }, invalid
+        }
 
     def _stage(self, valid: pl.DataFrame, name: str) -> None:
         """Write valid rows aside, split by partition, until every new row has been read."""
@@ -190,7 +194,7 @@ class SilverJob:
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
             source = waiting.get_column(q.FILE)[0]
-            self.quarantined[source].append(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
+            self._set_aside(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
             self.released[source].append(waiting.filter(ok).select(q.FILE, LINE))
             valid = checked.filter(ok).drop(RULES).with_columns(waiting.filter(ok).select(q.FILE, LINE, RAW))
             self._stage(valid, f"released-{part.stem}")
@@ -217,7 +221,7 @@ class SilverJob:
             "partition",
             threads=1 if large else None,
         )
-        counts |= dict(zip(sorted(staged), (rows for rows, _ in merged)))
+        counts |= dict(zip(sorted(staged), merged))
         if not counts:
             counts[WHOLE] = self._write(WHOLE, 0, pl.DataFrame(schema=self._silver_schema()))
         return dict(sorted(counts.items()))
@@ -226,7 +230,7 @@ class SilverJob:
         paths = list((self.staging / (partition or "_whole")).glob("*.parquet"))
         return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
-    def _merge(self, partition: str, exists: bool) -> tuple[int, list[pl.DataFrame]]:
+    def _merge(self, partition: str, exists: bool) -> int:
         """Current rows of a partition plus its staged rows: deduplicated, derived and written, bucket by bucket.
 
         A bucket is a range of the key's first column holding about BUCKET_ROWS rows, written as its own file
@@ -240,15 +244,14 @@ class SilverJob:
         rows = pl.concat([s.select(*self.columns, q.FILE, LINE, RAW) for s in sources], how="vertical_relaxed")
         leading = pl.col(self.table.key[0])
 
-        def settle(number: int, low: object, high: object) -> tuple[int, list[pl.DataFrame]]:
+        def settle(number: int, low: object, high: object) -> int:
             bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
-            silver, duplicates = self._settle(bucket.collect())
-            return self._write(partition, number, silver), duplicates
+            return self._write(partition, number, self._settle(bucket.collect()))
 
         ranges = self._bucket_ranges(rows)
         with ThreadPoolExecutor(self.threads) as pool:
             settled = list(pool.map(settle, range(len(ranges)), *zip(*ranges)))
-        return sum(n for n, _ in settled), [d for _, duplicates in settled for d in duplicates]
+        return sum(settled)
 
     def _write(self, partition: str, number: int, silver: pl.DataFrame) -> int:
         directory = self._partition_dir(self.version_dir, partition)
@@ -270,23 +273,22 @@ class SilverJob:
         )
         return list(edges.sort("_b").select("low", "high").iter_rows())
 
-    def _settle(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-        """Keep the earliest row of each key, derive the table's columns; returns (silver rows, duplicates)."""
+    def _settle(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Keep the earliest row of each key (setting the others aside) and derive the table's columns."""
         key = list(self.table.key)
         contested = rows.select(pl.struct(key).is_duplicated()).to_series()
-        duplicates = []
         if contested.any():
             rivals = rows.filter(contested).sort([*key, q.FILE, LINE])
             first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
             rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
-            duplicates.append(self._duplicates(rivals.filter(~first), rivals.filter(first)))
+            self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first)))
         silver = rows.drop(RAW).sort(key)
         if self.derivation:
             silver = self.derivation(silver, self.parents)
         if self.table.partition:
             silver = silver.with_columns(self._partition_of().alias(self.table.partition.column))
         schema = self._silver_schema()
-        return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items()), duplicates
+        return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
         key = list(self.table.key)
@@ -312,23 +314,25 @@ class SilverJob:
         """One file per bronze file with set-aside rows; files this run did not change are hard-linked."""
         target = self.version_dir / QUARANTINE
         target.mkdir(parents=True, exist_ok=True)
-        affected = {q.part_name(s): s for s in self.quarantined.keys() | self.released.keys()}
+        set_aside = self.version_dir / SET_ASIDE
+        staged = (
+            {d.name + ".parquet": sorted(d.glob("*.parquet")) for d in set_aside.iterdir()}
+            if set_aside.exists()
+            else {}
+        )
+        released = {q.part_name(source): frames for source, frames in self.released.items()}
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
-        if previous is not None:
-            for part in previous.glob("*.parquet"):
-                source = affected.get(part.name)
-                if source is None:
-                    if part.name != q.EMPTY_PART:
-                        os.link(part, target / part.name)
-                    continue
-                kept = pl.read_parquet(part)
-                for released in self.released.get(source, []):  # (they may come back below, as duplicates)
-                    kept = kept.join(released, on=[q.FILE, LINE], how="anti")
-                self.quarantined[source].insert(0, kept)
-        for source, frames in self.quarantined.items():
+        current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
+        for name in current.keys() - staged.keys() - released.keys():
+            os.link(current[name], target / name)
+        for name in staged.keys() | released.keys():
+            kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=q.schema(self.table))
+            for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
+                kept = kept.join(rows, on=[q.FILE, LINE], how="anti")
+            frames = [kept, *(pl.read_parquet(p) for p in staged.get(name, []))]
             rows = pl.concat(frames, how="vertical_relaxed").unique([q.FILE, LINE], keep="last", maintain_order=True)
             if not rows.is_empty():
-                rows.sort(LINE).write_parquet(target / q.part_name(source), compression="zstd")
+                rows.sort(LINE).write_parquet(target / name, compression="zstd")
         if not any(target.iterdir()):
             pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
 

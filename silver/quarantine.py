@@ -87,5 +87,4 @@ def fetch_raw_lines(bronze_root: Path, table: Table, wanted: pl.DataFrame) -> pl
         for chunk in reader:
             hit = chunk.filter(pl.col(LINE).is_in(lines.get_column(LINE).implode()))
             found.append(hit.select(pl.lit(source_file[0]).alias(FILE), LINE, strip_terminators(pl.col(RAW))))
-    schema_ = {FILE: pl.String, LINE: pl.Int64, RAW: pl.String}
-    return pl.concat(found) if found else pl.DataFrame(schema=schema_)
+    return pl.concat(found) if found else pl.DataFrame(schema={FILE: pl.String, LINE: pl.Int64, RAW: pl.String})
