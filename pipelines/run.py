@@ -104,7 +104,9 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
         for name in order:
             table = tables[name]
             parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
-            job = SilverJob(lake, table, run_id, parents, derivation_for(table), options.full_refresh, progress)
+            job = SilverJob(
+                lake, table, run_id, parents, derivation_for(table), options.full_refresh, progress, options.threads
+            )
             result = job.run()
             manifest.inputs += [{"table": table.qualified_name, **f} for f in result.inputs]
             manifest.silver[table.qualified_name] = _silver_entry(result)

@@ -16,7 +16,7 @@ from faker import Faker
 from contracts.meters import silver
 from generators.core import rng_for
 from generators.meters.params import MetersParams
-from generators.meters.reference import PROFILE_NAMES, consumer_types, districts, divisions
+from generators.meters.reference import consumer_types, districts, divisions, profiles
 
 _BUSINESS_SUFFIX = {
     "commercial": ["Traders", "Enterprises", "Store", "Brothers", "& Sons", "Mart"],
@@ -85,7 +85,7 @@ def meter_population(params: MetersParams) -> pl.DataFrame:
             "reading_interval_minutes": np.full(n, params.interval_minutes),
             "_category": category,
             "_tariff_code": chosen["tariff_code"],
-            "_profile": [PROFILE_NAMES.index(p) for p in chosen["profile"]],
+            "_profile": [profiles()[0].index(p) for p in chosen["profile"]],
             "_daily_kwh": chosen["daily_kwh"].to_numpy() * rng.lognormal(0, 0.35, n) * np.sqrt(load / typical_load),
             "_power_factor": rng.uniform(0.82, 0.98, n),
             "_failure_rate": np.where(smart, 0.02, 0.06),  # chance of a failure in a month

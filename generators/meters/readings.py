@@ -56,7 +56,7 @@ def block_readings(params: MetersParams, meters: pl.DataFrame, month: dt.date, b
     weekend = ((times.astype("datetime64[D]").astype(int) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
     m, t = len(meters), len(times)
 
-    hourly, weekend_factor = profiles()
+    _, hourly, weekend_factor = profiles()
     profile = meters["_profile"].to_numpy()
     energy = (meters["_daily_kwh"].to_numpy()[:, None] / 24) * hourly[profile][:, hour]
     energy *= np.where(weekend[None, :], weekend_factor[profile][:, None], 1.0)
