@@ -99,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze")
     run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
-    run.add_argument("--threads", type=_positive_int, default=None, help="threads for silver and gold (default: all cores)")
+    run.add_argument(
+        "--threads", type=_positive_int, default=None, help="threads for silver and gold (default: all cores)"
+    )
     run.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling (default 2GB)")
     run.set_defaults(handler=_run)
 

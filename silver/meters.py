@@ -14,7 +14,9 @@ import polars as pl
 
 @dataclass(frozen=True)
 class AnomalyThresholds:
-    spike_factor: float = 4.0  # times the meter's median for that hour of day within the month
+    # times the median non-zero reading of the same meter at the same hour, over `spike_window` days around it
+    spike_factor: float = 4.0
+    spike_window: int = 7
     spike_min_kwh: float = 0.05  # below this, ratios between tiny readings mean nothing
     nominal_voltage: float = 230.0
     sag_fraction: float = 0.9  # below 90 % of nominal is a sag (IEC 61000-4-30)
@@ -27,6 +29,8 @@ def flag_readings(
 ) -> pl.DataFrame:
     """Add `anomaly_reason` to one month of readings, sorted by meter and time.
 
+    A spike is a reading several times the meter's usual reading at that time of day (the median of nearby days,
+    ignoring zeros, so a failed meter or the day theft starts does not distort it).
     An outage gap is a reading more than one interval after the meter's previous reading in the month (or after
     the month's start, or the meter's installation if later). Each month is judged on its own, so a gap that
     ends exactly at midnight on the first of a month is not flagged; in exchange a month can be rebuilt, and
@@ -36,7 +40,8 @@ def flag_readings(
         "meter_id", "reading_interval_minutes", pl.col("installation_date").cast(pl.Datetime("us")).alias("_installed")
     )
     kwh = pl.col("kwh").cast(pl.Float64)
-    typical = kwh.median().over("meter_id", pl.col("reading_ts").dt.hour())
+    same_hour_nearby_days = pl.when(kwh > 0).then(kwh).rolling_median(limits.spike_window, center=True, min_samples=1)
+    typical = same_hour_nearby_days.over("meter_id", pl.col("reading_ts").dt.time())
     interval = pl.duration(minutes=pl.col("reading_interval_minutes"))
     start = pl.max_horizontal(pl.col("reading_ts").dt.truncate("1mo"), pl.col("_installed"))
     previous = pl.col("reading_ts").shift(1).over("meter_id").fill_null(start - interval)

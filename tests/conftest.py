@@ -22,7 +22,7 @@ SMALL = MetersParams(
     seed=7,
     block_size=8,
     dirt=MetersDirt.parse(
-        "bill_error=0.1,bill_duplicate=0.05,bill_malformed=0.05,payment_duplicate=0.05,"
+        "spike=0.003,bill_error=0.1,bill_duplicate=0.05,bill_malformed=0.05,payment_duplicate=0.05,"
         "payment_orphan=0.05,payment_malformed=0.05,meter_code_variant=0.3,meter_duplicate=0.1"
     ),
 )

@@ -63,14 +63,19 @@ def test_silver_catches_exactly_what_the_ledger_says_was_injected(lake_copy: Lak
 def test_true_anomalies_are_kept_and_flagged(lake_copy: Lake) -> None:
     run_lake(lake_copy)
     readings = silver(lake_copy, "readings").select(
-        pl.col("_source_file").alias("file"), pl.col("_source_line").alias("line"), "anomaly_reason", "kwh"
+        pl.col("_source_file").alias("file"), pl.col("_source_line").alias("line"), "anomaly_reason"
     )
-    physical = ledger(lake_copy, "readings").join(readings, on=["file", "line"], how="inner")
-    for kind in ("spike", "voltage_sag", "frequency_fault", "zero"):
-        rows = physical.filter(pl.col("kind").str.contains(kind))
-        assert len(rows) > 0, kind
-        flagged = rows["anomaly_reason"].fill_null("").str.contains(kind)
-        assert flagged.all(), (kind, rows.filter(~flagged))
+    injected = ledger(lake_copy, "readings")
+    tagged = readings.join(injected, on=["file", "line"], how="left").with_columns(pl.col("kind").fill_null(""))
+    for kind in ("voltage_sag", "frequency_fault", "zero", "spike"):
+        was = tagged["kind"].str.contains(kind)
+        flagged = tagged["anomaly_reason"].fill_null("").str.contains(kind)
+        caught, false_alarms = (was & flagged).sum(), (~was & flagged).sum()
+        assert was.sum() > 0, kind
+        if kind == "spike":  # judged against nearby days, so a statistical detector
+            assert caught >= 0.95 * was.sum() and false_alarms <= 0.2 * flagged.sum(), (caught, false_alarms)
+        else:  # fixed thresholds: exact
+            assert caught == was.sum() and false_alarms == 0, (kind, caught, false_alarms)
 
 
 def test_bills_follow_the_slab_tariff_and_calendar(lake_copy: Lake) -> None:

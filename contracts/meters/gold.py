@@ -4,7 +4,6 @@ Each table here is built by `gold/meters/<name>.sql`; after a build its columns,
 and audits are checked before the new version is published.
 """
 
-
 from contracts.meters.silver import ANOMALIES, DISTRICTS, MONEY, PAYMENT_METHODS, RATE
 from contracts.schema import (
     BOOL,

@@ -61,7 +61,8 @@ def block_readings(params: MetersParams, meters: pl.DataFrame, month: dt.date, b
     energy = (meters["_daily_kwh"].to_numpy()[:, None] / 24) * hourly[profile][:, hour]
     energy *= np.where(weekend[None, :], weekend_factor[profile][:, None], 1.0)
     energy *= SEASON.get(month.month, 1.0) * params.interval_minutes / 60
-    energy *= rng.gamma(8.0, 1 / 8.0, (m, t))
+    noise = rng.gamma(8.0, 1 / 8.0, (m, t))
+    energy *= noise
 
     times_d = times.astype("datetime64[D]")
     theft_from = meters["_theft_from"].to_numpy().astype("datetime64[D]")
@@ -72,7 +73,8 @@ def block_readings(params: MetersParams, meters: pl.DataFrame, month: dt.date, b
     energy[failed] = 0.0
     spike = (rng.random((m, t)) < params.dirt.spike) & ~failed
     zero = (rng.random((m, t)) < params.dirt.zero) & ~failed
-    energy = np.where(spike, energy * 10, np.where(zero, 0.0, energy))
+    # a spike is a surge to ten times the meter's usual load for that hour (noise-free, so it always stands out)
+    energy = np.where(spike, energy / noise * 10, np.where(zero, 0.0, energy))
 
     voltage = rng.normal(230, 5, (m, t))
     sag = rng.random((m, t)) < params.dirt.voltage_sag

@@ -17,6 +17,7 @@ from contracts.schema import Table
 
 HERE = Path(__file__).parent / "reference"
 
+
 @cache
 def profiles() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Daily load profiles: (names, profile x hour factors scaled to a mean of 1, weekend factor per profile)."""
