@@ -40,6 +40,9 @@ class GoldBuilder:
         self.con = connect(lake, threads, memory_limit)
         self.con.execute(macros_sql())
 
+    def close(self) -> None:
+        self.con.close()
+
     def fingerprint(self, model: Model) -> str:
         inputs = {}
         for name in model.depends_on:

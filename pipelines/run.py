@@ -78,6 +78,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
             manifest.status, manifest.error = "failed", str(error)
             raise
         finally:
+            shutil.rmtree(lake.tmp, ignore_errors=True)
             manifest.durations["total"] = round(time.monotonic() - started, 3)
             manifest.finished_at = _now()
             manifest.outputs = _outputs(lake, domains)
@@ -99,6 +100,14 @@ def recover(lake: Lake) -> None:
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
     for domain in domains:
+        if not any((lake.bronze / domain).rglob("*.csv")):
+            logs.event(
+                "no_bronze",
+                f"warning: no bronze files under {lake.bronze / domain}; add CSV files there, "
+                f"or generate some with `lakehouse generate {domain}`",
+                logging.WARNING,
+                domain=domain,
+            )
         tables = {t.name: t for t in contracts.tables("silver", domain)}
         order = topological({name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()})
         for name in order:
@@ -168,6 +177,18 @@ def _run_gold(lake: Lake, run_id: str, domains: list[str], options: RunOptions, 
         forced = set(candidates)
     chosen = [n for n in candidates if n in forced] if options.select else candidates
     builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit)
+    try:
+        failed = _build_models(builder, chosen, forced, graph, manifest)
+    finally:
+        builder.close()
+    if failed:
+        raise CheckFailedError(f"{len(failed)} gold model(s) failed: {', '.join(failed)}; see the messages above")
+
+
+def _build_models(
+    builder: GoldBuilder, chosen: list[str], forced: set[str], graph: dict[str, tuple[str, ...]], manifest: Manifest
+) -> list[str]:
+    """Build models in order; a failed model skips its descendants but not the others. Returns the failed."""
     failed: list[str] = []
     blocked: set[str] = set()
     for name in progress(chosen, desc="gold", unit="model"):
@@ -184,15 +205,9 @@ def _run_gold(lake: Lake, run_id: str, domains: list[str], options: RunOptions, 
             continue
         manifest.gold[name] = asdict(result)
         if result.status == "built":
-            logs.event(
-                "gold_built",
-                f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s",
-                model=name,
-                rows=result.rows,
-                seconds=result.seconds,
-            )
-    if failed:
-        raise CheckFailedError(f"{len(failed)} gold model(s) failed: {', '.join(failed)}; see the messages above")
+            message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
+            logs.event("gold_built", message, model=name, rows=result.rows, seconds=result.seconds)
+    return failed
 
 
 def _selected(selectors: tuple[str, ...], candidates: list[str], graph: dict[str, tuple[str, ...]]) -> set[str]:

@@ -240,6 +240,7 @@ agg_daily_consumption = _gold(
         Column("peak_kwh", TOTAL_KWH, "Energy in the 18:00-22:00 peak, kWh.", min=0),
         Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
         Column("avg_voltage", FLOAT, "Mean voltage, V."),
+        Column("min_voltage", FLOAT, "Lowest voltage, V."),
         Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
     ],
     key=("meter_id", "date_key"),

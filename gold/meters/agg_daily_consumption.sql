@@ -15,6 +15,7 @@ select
     cast(coalesce(sum(readings.kwh) filter (where times.is_peak), 0) as decimal(18, 3)) as peak_kwh,
     max(readings.kwh) as max_kwh,
     avg(readings.voltage) as avg_voltage,
+    min(readings.voltage) as min_voltage,
     count(readings.anomaly_reason) as anomaly_readings
 from readings
 join times on times.time_key = readings.time_key

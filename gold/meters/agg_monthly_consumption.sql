@@ -1,22 +1,22 @@
--- agg_monthly_consumption: one row per meter and month. Key: (meter_id, month).
-with readings as (
-    select * from gold_meters.fact_readings
+-- agg_monthly_consumption: one row per meter and month, rolled up from the daily aggregate. Key: (meter_id, month).
+with daily as (
+    select * from gold_meters.agg_daily_consumption
 ),
 
-times as (
-    select * from gold_meters.dim_time
+dates as (
+    select date_key, strftime(full_date, '%Y-%m') as month from gold_meters.dim_date
 )
 
 select
-    readings.meter_id,
-    readings.month,
-    count(*) as readings,
-    cast(sum(readings.kwh) as decimal(18, 3)) as total_kwh,
-    cast(coalesce(sum(readings.kwh) filter (where times.is_peak), 0) as decimal(18, 3)) as peak_kwh,
-    max(readings.kwh) as max_kwh,
-    avg(readings.voltage) as avg_voltage,
-    min(readings.voltage) as min_voltage,
-    count(readings.anomaly_reason) as anomaly_readings
-from readings
-join times on times.time_key = readings.time_key
-group by readings.meter_id, readings.month
+    daily.meter_id,
+    dates.month,
+    cast(sum(daily.readings) as bigint) as readings,
+    cast(sum(daily.total_kwh) as decimal(18, 3)) as total_kwh,
+    cast(sum(daily.peak_kwh) as decimal(18, 3)) as peak_kwh,
+    max(daily.max_kwh) as max_kwh,
+    sum(daily.avg_voltage * daily.readings) / sum(daily.readings) as avg_voltage,
+    min(daily.min_voltage) as min_voltage,
+    cast(sum(daily.anomaly_readings) as bigint) as anomaly_readings
+from daily
+join dates on dates.date_key = daily.date_key
+group by daily.meter_id, dates.month
