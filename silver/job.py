@@ -212,10 +212,11 @@ class SilverJob:
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
         counts = {p: n for p, n in existing.items() if p not in staged}
+        sizes = {p: existing.get(p, 0) + self._staged_rows(p) for p in staged}
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
-        large = any(existing.get(p, 0) + self._staged_rows(p) > BUCKET_ROWS for p in staged)
+        large = any(size > BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
-            lambda p: self._merge(p, p in existing),
+            lambda p: self._merge(p, p in existing, sizes[p]),
             sorted(staged),
             f"merge {self.table.name}",
             "partition",
@@ -230,7 +231,7 @@ class SilverJob:
         paths = list((self.staging / (partition or "_whole")).glob("*.parquet"))
         return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
-    def _merge(self, partition: str, exists: bool) -> int:
+    def _merge(self, partition: str, exists: bool, size: int) -> int:
         """Current rows of a partition plus its staged rows: deduplicated, derived and written, bucket by bucket.
 
         A bucket is a range of the key's first column holding about BUCKET_ROWS rows, written as its own file
@@ -248,7 +249,7 @@ class SilverJob:
             bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
             return self._write(partition, number, self._settle(bucket.collect()))
 
-        ranges = self._bucket_ranges(rows)
+        ranges = self._bucket_ranges(rows) if size > BUCKET_ROWS else [(None, None)]
         with ThreadPoolExecutor(self.threads) as pool:
             settled = list(pool.map(settle, range(len(ranges)), *zip(*ranges)))
         return sum(settled)
@@ -260,11 +261,9 @@ class SilverJob:
         return len(silver)
 
     def _bucket_ranges(self, rows: pl.LazyFrame) -> list[tuple[object, object]]:
-        """Ranges of the key's first column, each holding about BUCKET_ROWS rows (one open range if all fit)."""
+        """Ranges of the key's first column, each holding about BUCKET_ROWS rows."""
         leading = self.table.key[0]
         sizes = rows.group_by(leading).len().sort(leading).collect()
-        if sizes["len"].sum() <= BUCKET_ROWS:
-            return [(None, None)]
         bucket = (sizes["len"].cum_sum() - 1) // BUCKET_ROWS
         edges = (
             sizes.with_columns(bucket.alias("_b"))
