@@ -8,13 +8,14 @@ number of workers.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -67,6 +68,26 @@ def csv_bytes(lines: pl.Series, table: Table) -> bytes:
     """The file: the contract's header, then the lines (each already ending in a newline)."""
     header = ",".join(c.name for c in table.source_columns) + "\n"
     return (header + (lines.str.join("").item() if len(lines) else "")).encode()
+
+
+def remember_parameters(lake: Lake, domain: str, parameters: dict[str, Any], extendable: set[str]) -> None:
+    """One domain's generated bronze comes from one set of parameters. The first run records them; a later run
+    must match, except in parameters that only add data (such as --end), so files already written stay valid."""
+    path = lake.ledger / domain / "parameters.json"
+    current = json.loads(json.dumps({k: v for k, v in parameters.items() if k not in extendable}, default=str))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(current, indent=1, sort_keys=True))
+        return
+    recorded = json.loads(path.read_text())
+    differing = sorted(k for k in current.keys() | recorded.keys() if current.get(k) != recorded.get(k))
+    if differing:
+        changes = ", ".join(f"{k} {recorded.get(k)} -> {current.get(k)}" for k in differing)
+        raise LakehouseError(
+            f"the {domain} bronze in {lake.bronze} was generated with other parameters ({changes}); bronze files "
+            "are immutable, so keep the parameters (only --end may grow), or generate into an empty lake "
+            "(`make clean`, or --data-dir)"
+        )
 
 
 def write_immutable(path: Path, content: bytes) -> bool:

@@ -1,7 +1,10 @@
 """Materialise gold models with DuckDB: build aside, check against the contract, publish atomically.
 
-A model is rebuilt when its fingerprint changes: its SQL, its contract, the shared macros or the version of any
-table it reads. Otherwise it is up to date and left alone.
+A model is up to date while its fingerprint holds: its SQL, contract, the shared macros and the versions of the
+tables it reads. A partitioned model (e.g. fact_readings by month) reading an input partitioned the same way
+tracks that input partition by partition: when only some partitions of it changed, only those partitions are
+rebuilt and checked, and the others are hard-linked from the previous version, so a run's cost follows the new
+data rather than the history.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from pathlib import Path
 import duckdb
 
 import contracts
-from gold.checks import check_table
+from contracts.schema import Table
+from gold.checks import check_audits, check_rows
 from gold.models import Model, macros_sql
 from pipelines.duck import connect, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
-from pipelines.store import DATA, TableStore
+from pipelines.store import DATA, TableStore, link_files
 
 
 @dataclass
@@ -32,6 +36,14 @@ class GoldResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str | None = None
+    partitions_rebuilt: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    fingerprint: str  # of everything but the partition-by-partition inputs
+    input_partitions: dict[str, dict[str, str]]  # input -> partition -> version
+    rebuild: set[str] | None  # partitions to rebuild; None: the whole table
 
 
 class GoldBuilder:
@@ -43,33 +55,17 @@ class GoldBuilder:
     def close(self) -> None:
         self.con.close()
 
-    def fingerprint(self, model: Model) -> str:
-        inputs = {}
-        for name in model.depends_on:
-            layer_domain, table_name = name.split(".")
-            state = _state_of(self.lake, layer_domain, table_name)
-            inputs[name] = state["version"] if state else None
-        payload = {"sql": model.sql, "contract": repr(model.table), "macros": macros_sql(), "inputs": inputs}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
     def build(self, model: Model, force: bool = False) -> GoldResult:
         started = time.monotonic()
         store = TableStore(self.lake, model.table)
         previous = store.state()
-        fingerprint = self.fingerprint(model)
-        if previous and previous.get("fingerprint") == fingerprint and not force:
+        plan = self._plan(model, previous, force)
+        if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
-        missing = [d for d in model.depends_on if _state_of(self.lake, *d.split(".")) is None]
-        if missing:
-            raise LakehouseError(
-                f"{model.name} reads {', '.join(missing)}, which has not been built yet; "
-                f"build it first (lakehouse run --select +{model.table.name})"
-            )
         version_dir = store.new_version(self.run_id)
         try:
-            self._materialise(model, version_dir)
-            self._bind(model, version_dir / DATA)
-            failures = check_table(self.con, model.table)
+            partitions = self._materialise(model, version_dir, previous, plan.rebuild)
+            failures = self._check(model, version_dir, plan.rebuild)
         except duckdb.Error as error:
             self._discard(model, version_dir, previous)
             raise CheckFailedError(f"{model.name} failed to build: {str(error).splitlines()[0]}") from None
@@ -77,42 +73,130 @@ class GoldBuilder:
             self._discard(model, version_dir, previous)
             found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
             raise CheckFailedError(f"{model.name} failed its checks: {found}; the previous version stays published")
-        rows = scalar(self.con, f"select count(*) from {model.name}")
+        rows = sum(p["rows"] for p in partitions.values())
         seconds = round(time.monotonic() - started, 3)
         store.publish(
             version_dir,
             {
                 "run_id": self.run_id,
                 "previous_version": previous["version"] if previous else None,
-                "fingerprint": fingerprint,
+                "fingerprint": plan.fingerprint,
+                "input_partitions": plan.input_partitions,
+                "partitions": partitions,
                 "rows": rows,
                 "seconds": seconds,
             },
         )
         self._bind(model, self.lake.table_path(model.table))
-        return GoldResult(model.name, "built", self.run_id, rows, seconds)
+        rebuilt = len(plan.rebuild) if plan.rebuild is not None else None
+        return GoldResult(model.name, "built", self.run_id, rows, seconds, partitions_rebuilt=rebuilt)
 
-    def _materialise(self, model: Model, version_dir: Path) -> None:
+    # -- what to build -------------------------------------------------------------------------------------------
+
+    def _plan(self, model: Model, previous: dict | None, force: bool) -> Plan | None:
+        """None when up to date; otherwise the whole table or the partitions whose inputs changed."""
+        missing = [name for name in model.depends_on if _state_of(self.lake, name) is None]
+        if missing:
+            raise LakehouseError(
+                f"{model.name} reads {', '.join(missing)}, which has not been built yet; "
+                f"build it first (lakehouse run --select +{model.table.name})"
+            )
+        # Only what the SQL reads is data; dimensions named by foreign keys are only checked against, and keys
+        # never leave the lake (silver keeps every key it loaded), so partitions built before stay valid.
+        inputs = {name: _state_of(self.lake, name) for name in model.reads}
+        by_partition = {name for name in inputs if _partitioned_alike(model.table, name)}
+        whole = {name: inputs[name]["version"] for name in sorted(inputs.keys() - by_partition)}
+        payload = {"sql": model.sql, "contract": repr(model.table), "macros": macros_sql(), "inputs": whole}
+        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        input_partitions = {
+            name: {p: facts["version"] for p, facts in inputs[name].get("partitions", {}).items()}
+            for name in sorted(by_partition)
+        }
+        plan = Plan(fingerprint, input_partitions, None)
+        if force or previous is None or previous.get("fingerprint") != fingerprint:
+            return plan
+        before = previous.get("input_partitions", {})
+        if before == input_partitions:
+            return None
+        if "partitions" not in previous or before.keys() != input_partitions.keys():
+            return plan
+        changed = {
+            partition
+            for name, versions in input_partitions.items()
+            for partition in versions.keys() | before[name].keys()
+            if versions.get(partition) != before[name].get(partition)
+        }
+        return Plan(fingerprint, input_partitions, changed)
+
+    # -- building ------------------------------------------------------------------------------------------------
+
+    def _materialise(
+        self, model: Model, version_dir: Path, previous: dict | None, rebuild: set[str] | None
+    ) -> dict[str, dict]:
+        """Write the version; returns its partitions with their rows and the version that wrote each."""
         table = model.table
         query = f"select * from (\n{model.sql.strip().rstrip(';')}\n)"
-        if not table.partition:  # small tables are ordered by key; large ones keep their input's order
-            query += f" order by {', '.join(table.key)}"
         target = version_dir / DATA
-        options = "format parquet, compression zstd"
-        if table.partition:
-            options += f", partition_by ({table.partition.column}), write_partition_columns true"
-        else:
-            target = target / "part-0.parquet"
-        self.con.execute(f"copy ({query}) to '{target}' ({options})")
-        if table.partition and not any(target.rglob("*.parquet")):  # no rows: keep the table readable, empty
+        if not table.partition:  # small tables are ordered by key; large ones keep their input's order
+            self.con.execute(
+                f"copy ({query} order by {', '.join(table.key)}) to '{target / 'part-0.parquet'}' "
+                "(format parquet, compression zstd)"
+            )
+            return {
+                "": {
+                    "rows": scalar(self.con, f"select count(*) from read_parquet('{target}/*.parquet')"),
+                    "version": self.run_id,
+                }
+            }
+        column = table.partition.column
+        kept = {}
+        if rebuild is not None:
+            old = self.lake.versions_dir(table) / previous["version"] / DATA
+            for partition, facts in previous["partitions"].items():
+                if partition not in rebuild and partition:
+                    link_files(old / f"{column}={partition}", target / f"{column}={partition}")
+                    kept[partition] = facts
+            query += f" where {column} in ({', '.join(_quoted(p) for p in sorted(rebuild)) or 'null'})"
+        fresh = version_dir / "_fresh"
+        self.con.execute(
+            f"copy ({query}) to '{fresh}' (format parquet, compression zstd, "
+            f"partition_by ({column}), write_partition_columns true)"
+        )
+        written = {}
+        for directory in sorted(fresh.glob(f"{column}=*")):
+            directory.rename(target / directory.name)
+            rows = scalar(self.con, f"select count(*) from read_parquet('{target / directory.name}/*.parquet')")
+            written[directory.name.split("=", 1)[1]] = {"rows": rows, "version": self.run_id}
+        shutil.rmtree(fresh, ignore_errors=True)
+        if not kept and not written:  # no rows: keep the table readable, empty
             self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
+            return {"": {"rows": 0, "version": self.run_id}}
+        return dict(sorted((kept | written).items()))
+
+    def _check(self, model: Model, version_dir: Path, rebuild: set[str] | None) -> list:
+        """Row checks on what was built (just the rebuilt partitions when the key fixes the partition), then
+        audits on the whole new version."""
+        data = version_dir / DATA
+        spec = model.table.partition
+        failures = []
+        if rebuild is not None and spec.source in model.table.key:
+            paths = [data / f"{spec.column}={p}" for p in sorted(rebuild) if (data / f"{spec.column}={p}").is_dir()]
+            if paths:
+                self._bind(model, paths)
+                failures += check_rows(self.con, model.table)
+            self._bind(model, data)
+        else:
+            self._bind(model, data)
+            failures += check_rows(self.con, model.table)
+        return failures + check_audits(self.con, model.table)
 
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:
         shutil.rmtree(version_dir, ignore_errors=True)
         self._bind(model, self.lake.table_path(model.table) if previous else None)
 
-    def _bind(self, model: Model, path: Path | None) -> None:
-        """Point the model's catalog name at `path` (a candidate version, the published one, or nothing)."""
+    def _bind(self, model: Model, path: Path | list[Path] | None) -> None:
+        """Point the model's catalog name at `path` (a candidate version, some of its partitions, the published
+        version, or nothing)."""
         schema, name = model.name.split(".")
         if path is None:
             self.con.execute(f"drop view if exists {model.name}")
@@ -121,10 +205,26 @@ class GoldBuilder:
             self.con.execute(statement)
 
 
-def _state_of(lake: Lake, layer_domain: str, name: str) -> dict | None:
+def _partitioned_alike(table: Table, input_name: str) -> bool:
+    """Whether `input_name` is partitioned by the same column as the partitioned model `table`."""
+    if table.partition is None:
+        return False
+    other = _contract(input_name)
+    return other.partition is not None and other.partition.column == table.partition.column
+
+
+def _contract(qualified_name: str) -> Table:
+    layer_domain, name = qualified_name.split(".")
     layer, domain = layer_domain.split("_", 1)
     try:
-        table = contracts.get(layer, domain, name)
+        return contracts.get(layer, domain, name)
     except KeyError:
-        raise LakehouseError(f"a gold model reads {layer_domain}.{name}, which no contract declares") from None
-    return TableStore(lake, table).state()
+        raise LakehouseError(f"a gold model reads {qualified_name}, which no contract declares") from None
+
+
+def _state_of(lake: Lake, qualified_name: str) -> dict | None:
+    return TableStore(lake, _contract(qualified_name)).state()
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

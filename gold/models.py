@@ -31,7 +31,12 @@ class Model:
     table: Table
     path: Path
     sql: str
-    depends_on: tuple[str, ...]  # qualified names, silver and gold
+    reads: tuple[str, ...]  # tables the SQL reads, by qualified name: its data
+    references: tuple[str, ...] = ()  # dimensions its foreign keys point to: built first, checked against
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.reads) | set(self.references)))
 
     @property
     def name(self) -> str:
@@ -51,7 +56,7 @@ def models() -> dict[str, Model]:
         sql = path.read_text()
         reads = _tables_read(sql, path) | _declared(sql)
         references = {f"gold_{table.domain}.{fk.table}" for fk in table.foreign_keys} - {table.qualified_name}
-        found[table.qualified_name] = Model(table, path, sql, tuple(sorted(reads | references)))
+        found[table.qualified_name] = Model(table, path, sql, tuple(sorted(reads)), tuple(sorted(references)))
     strays = sorted(set(GOLD_DIR.glob("*/*.sql")) - contracted - set(MACROS_DIR.glob("*.sql")))
     if strays:
         raise LakehouseError(f"gold model {strays[0]} has no contract; declare it in contracts/")

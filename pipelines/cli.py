@@ -164,11 +164,10 @@ def _generate_meters(args: argparse.Namespace) -> int:
     logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
     totals = generate(lake, params, args.workers)
     for table, counts in totals.items():
-        present = counts["files"] - counts["written"]
         logs.event(
             "generated",
-            f"bronze meters.{table}: {counts['rows']:,} rows in {counts['files']} file(s)"
-            + (f" ({present} already present, identical)" if present else ""),
+            f"bronze meters.{table}: {counts['written']} file(s) written, {counts['rows']:,} rows"
+            + (f"; {counts['present']} already present" if counts["present"] else ""),
             table=f"meters.{table}",
             **counts,
         )

@@ -24,11 +24,13 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
     return views
 
 
-def view_sql(schema: str, name: str, path: Path) -> list[str]:
-    quoted = str(path).replace("'", "''")
+def view_sql(schema: str, name: str, path: Path | list[Path]) -> list[str]:
+    """A view reading every Parquet file under `path` (or under each of several paths)."""
+    paths = path if isinstance(path, list) else [path]
+    globs = ", ".join("'" + str(p).replace("'", "''") + "/**/*.parquet'" for p in paths)
     return [
         f"create schema if not exists {schema}",
-        f"create or replace view {schema}.{name} as select * from read_parquet('{quoted}/**/*.parquet')",
+        f"create or replace view {schema}.{name} as select * from read_parquet([{globs}])",
     ]
 
 

@@ -201,18 +201,19 @@ class SilverJob:
 
     # -- partitions ----------------------------------------------------------------------------------------------
 
-    def _merge_partitions(self) -> dict[str, int]:
-        """Merge staged rows into their partitions; returns the row count of every partition of the version."""
+    def _merge_partitions(self) -> dict[str, dict[str, Any]]:
+        """Merge staged rows into their partitions; returns every partition of the version with its row count and
+        the version that last wrote it (gold rebuilds only partitions whose version changed)."""
         existing = dict(self.previous["partitions"]) if self.previous else {}
-        if self.table.partition and existing.get(WHOLE) == 0:
+        if self.table.partition and existing.get(WHOLE, {}).get("rows") == 0:
             existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
         staged = {p.name.replace("_whole", WHOLE) for p in self.staging.iterdir()} if self.staging.exists() else set()
         for partition in existing.keys() - staged:
             link_files(
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
-        counts = {p: n for p, n in existing.items() if p not in staged}
-        sizes = {p: existing.get(p, 0) + self._staged_rows(p) for p in staged}
+        partitions = {p: facts for p, facts in existing.items() if p not in staged}
+        sizes = {p: existing.get(p, {}).get("rows", 0) + self._staged_rows(p) for p in staged}
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
         large = any(size > BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
@@ -222,10 +223,11 @@ class SilverJob:
             "partition",
             threads=1 if large else None,
         )
-        counts |= dict(zip(sorted(staged), merged))
-        if not counts:
-            counts[WHOLE] = self._write(WHOLE, 0, pl.DataFrame(schema=self._silver_schema()))
-        return dict(sorted(counts.items()))
+        partitions |= {p: {"rows": rows, "version": self.run_id} for p, rows in zip(sorted(staged), merged)}
+        if not partitions:
+            empty = self._write(WHOLE, 0, pl.DataFrame(schema=self._silver_schema()))
+            partitions[WHOLE] = {"rows": empty, "version": self.run_id}
+        return dict(sorted(partitions.items()))
 
     def _staged_rows(self, partition: str) -> int:
         paths = list((self.staging / (partition or "_whole")).glob("*.parquet"))
@@ -335,13 +337,13 @@ class SilverJob:
         if not any(target.iterdir()):
             pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
 
-    def _account(self, partitions: Mapping[str, int], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    def _account(self, partitions: Mapping[str, Mapping], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Totals of the new version; refuses to publish unless every bronze row is accounted for."""
         parts = self.version_dir / QUARANTINE / "*.parquet"
         counted = dict(pl.scan_parquet(parts).group_by(q.DISPOSITION).len().collect().iter_rows())
         totals = {
             "bronze": sum(f["rows"] for f in ingested.values()),
-            "loaded": sum(partitions.values()),
+            "loaded": sum(p["rows"] for p in partitions.values()),
             "quarantined": counted.get(q.INVALID, 0),
             "duplicates": counted.get(q.DUPLICATE, 0),
         }

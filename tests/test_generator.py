@@ -36,11 +36,19 @@ def test_same_seed_gives_identical_bronze_for_any_number_of_workers(generated: P
     assert bronze != {k: v for k, v in digests(generated).items() if k.startswith("bronze/")}
 
 
-def test_bronze_is_never_overwritten(lake_copy: Lake) -> None:
+def test_bronze_is_never_overwritten_and_can_be_extended(lake_copy: Lake, generated: Path, tmp_path: Path) -> None:
     totals = generate(lake_copy, SMALL, workers=1)
-    assert all(t["written"] == 0 for t in totals.values())
-    with pytest.raises(LakehouseError, match="already exists with different content"):
+    assert all(t["written"] == 0 and t["present"] > 0 for t in totals.values())
+    with pytest.raises(LakehouseError, match="generated with other parameters .seed 7 -> 8."):
         generate(lake_copy, replace(SMALL, seed=8), workers=1)
+    generate(lake_copy, replace(SMALL, end=dt.date(2024, 4, 30)), workers=1)
+    before, after = digests(generated), digests(lake_copy.root)
+    assert {k: after[k] for k in before} == before
+    added = sorted(k for k in after.keys() - before.keys() if k.startswith("bronze/"))
+    assert added and all("2024-04" in k for k in added)
+    whole = Lake(tmp_path / "whole")
+    generate(whole, replace(SMALL, end=dt.date(2024, 4, 30)), workers=1)
+    assert digests(whole.root) == after
 
 
 def test_silver_catches_exactly_what_the_ledger_says_was_injected(lake_copy: Lake) -> None:

@@ -95,7 +95,11 @@ def test_failed_checks_keep_the_last_good_version(built) -> None:
     model = models()["gold_meters.dim_location"]
     published = gold(built, "dim_location")
     broken = Model(
-        model.table, model.path, model.sql + "\nunion all select 'ISB-1', 'again', 'Islamabad'", model.depends_on
+        model.table,
+        model.path,
+        model.sql + "\nunion all select 'ISB-1', 'again', 'Islamabad'",
+        model.reads,
+        model.references,
     )
     builder = GoldBuilder(built, "20990101T000000000000Z")
     with pytest.raises(CheckFailedError, match=r"key:unique \(1\)"):
@@ -103,10 +107,10 @@ def test_failed_checks_keep_the_last_good_version(built) -> None:
     assert gold(built, "dim_location").equals(published)
     retyped = model.sql.replace("    district\nfrom divisions", "    length(district) as district\nfrom divisions")
     with pytest.raises(CheckFailedError, match="columns .* district VARCHAR, built .* district BIGINT"):
-        builder.build(Model(model.table, model.path, retyped, model.depends_on), force=True)
+        builder.build(Model(model.table, model.path, retyped, model.reads, model.references), force=True)
     unknown = model.sql.replace("division_code as location_key", "division_code")
     with pytest.raises(CheckFailedError, match="failed to build: Binder Error"):
-        builder.build(Model(model.table, model.path, unknown, model.depends_on), force=True)
+        builder.build(Model(model.table, model.path, unknown, model.reads, model.references), force=True)
     assert gold(built, "dim_location").equals(published)
 
 

@@ -36,3 +36,21 @@ def test_any_arrival_order_gives_the_full_rebuild(generated: Path, clean_snapsho
         run_lake(lake, full_refresh=True)
         assert_same(snapshot(lake), incremental)
     assert_same(incremental, clean_snapshot)
+
+
+def test_new_months_rebuild_only_their_partitions(generated: Path, clean_snapshot: dict, tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(generated, lake.root)
+    later = sorted(lake.bronze_dir("meters", "readings").glob("readings_2024-0[23]_*.csv"))
+    parked = tmp_path / "parked"
+    parked.mkdir()
+    for path in later:
+        path.rename(parked / path.name)
+    run_lake(lake)
+    january = sorted(p.name for p in (lake.root / "gold" / "meters" / "fact_readings").iterdir())
+    for path in parked.iterdir():
+        path.rename(lake.bronze_dir("meters", "readings") / path.name)
+    manifest = run_lake(lake)
+    assert manifest.gold["gold_meters.fact_readings"]["partitions_rebuilt"] == 2
+    assert january == ["month=2024-01"]
+    assert_same(snapshot(lake), clean_snapshot)

@@ -7,13 +7,13 @@ bills and payments files, so output does not depend on the number of workers.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
 
 from contracts.meters import silver
-from generators.core import TableFile, concat_ledgers, pick, rng_for, run_tasks
+from generators.core import TableFile, concat_ledgers, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import (
     DUPLICATE,
     MALFORMED_COLUMNS,
@@ -45,22 +45,37 @@ class _Task:
 
 
 def generate(lake: Lake, params: MetersParams, workers: int) -> dict[str, dict[str, int]]:
-    """Write the meters domain's bronze files; returns rows and files written per table."""
+    """Write the meters domain's bronze files; returns, per table, files written, files already present and rows
+    written. A (block, month) whose files exist is not generated again: --end may grow between runs."""
+    remember_parameters(lake, "meters", asdict(params), extendable={"end"})
     totals: dict[str, dict[str, int]] = {}
     for file in [*_reference_files(), _meters_file(params)]:
         _count(totals, file.table.name, *file.write(lake))
     tasks = [_Task(str(lake.root), params, b, m) for m in params.months() for b in range(len(params.blocks()))]
-    for counts in run_tasks(_block_month, tasks, workers, desc="generate meters"):
+    todo = [task for task in tasks if not all(path.exists() for path in _task_files(lake, task))]
+    for task in tasks:
+        if task not in todo:
+            for path in _task_files(lake, task):
+                _count(totals, path.parent.name, False, 0)
+    for counts in run_tasks(_block_month, todo, workers, desc="generate meters"):
         for table, (written, rows) in counts.items():
             _count(totals, table, written, rows)
     return totals
 
 
 def _count(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:
-    entry = totals.setdefault(table, {"files": 0, "written": 0, "rows": 0})
-    entry["files"] += 1
-    entry["written"] += int(written)
+    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
+    entry["written" if written else "present"] += 1
     entry["rows"] += rows
+
+
+def _task_files(lake: Lake, task: _Task) -> list[Path]:
+    suffix = _suffix(task)
+    return [lake.bronze_dir("meters", table) / f"{table}_{suffix}" for table in ("readings", "bills", "payments")]
+
+
+def _suffix(task: _Task) -> str:
+    return f"{task.month:%Y-%m}_b{task.block:04d}.csv"
 
 
 def _reference_files() -> list[TableFile]:
@@ -100,7 +115,7 @@ def _block_month(task: _Task) -> dict[str, tuple[bool, int]]:
     billable = readings.filter(~pl.any_horizontal(unbilled))
     bills = _bill_defects(params, bills_for(params, meters, billable, task.month, task.block), task)
     payments = payments_for(params, bills, task.month, task.block)
-    suffix = f"{task.month:%Y-%m}_b{task.block:04d}.csv"
+    suffix = _suffix(task)
     files = [
         _readings_file(params, readings, missing, task, f"readings_{suffix}"),
         _bills_file(params, bills, task, f"bills_{suffix}"),

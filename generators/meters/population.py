@@ -28,6 +28,9 @@ _BUSINESS_SUFFIX = {
     "public_lighting": ["Municipal Committee", "Tehsil Council"],
     "residential_colony": ["Staff Colony", "Officers Colony"],
 }
+# Dates drawn for meters (installation, start of theft) fall in the year from --start, whatever --end is, so that
+# extending --end later adds the new months' files and leaves every file already written identical.
+HORIZON_DAYS = 365
 _AREAS = [
     "Mohalla Eidgah",
     "Model Town",
@@ -69,7 +72,6 @@ def meter_population(params: MetersParams) -> pl.DataFrame:
     installed = _installation_dates(params, rng, n)
     category = chosen["category"].to_numpy()
     thief = rng.random(n) < chosen["theft_rate"].to_numpy()
-    span = (params.end - params.start).days + 1
     return pl.DataFrame(
         {
             "meter_id": [f"IESCO-{i + 1:06d}" for i in range(n)],
@@ -91,7 +93,7 @@ def meter_population(params: MetersParams) -> pl.DataFrame:
             "_failure_rate": np.where(smart, 0.02, 0.06),  # chance of a failure in a month
             "_theft_from": [
                 params.start + dt.timedelta(days=int(d)) if stealing else None
-                for d, stealing in zip(rng.integers(0, span, n), thief)
+                for d, stealing in zip(rng.integers(0, HORIZON_DAYS, n), thief)
             ],
             "_theft_keep": np.where(thief, 1 - rng.uniform(0.3, 0.9, n), 1.0),
         },
@@ -110,11 +112,10 @@ def _divisions_in(district: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _installation_dates(params: MetersParams, rng: np.random.Generator, n: int) -> list[dt.date]:
-    """Most meters predate the period; about 6 % are installed during it."""
+    """Most meters predate the period; about 6 % are installed in its first year."""
     old = params.start - dt.timedelta(days=1) - dt.date(2000, 1, 1)
-    within = (params.end - params.start).days + 1
     new = rng.random(n) < 0.06
-    offsets = np.where(new, rng.integers(0, within, n), -rng.integers(1, old.days + 1, n))
+    offsets = np.where(new, rng.integers(0, HORIZON_DAYS, n), -rng.integers(1, old.days + 1, n))
     return [params.start + dt.timedelta(days=int(o)) for o in offsets]
 
 
