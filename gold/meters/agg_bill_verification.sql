@@ -12,11 +12,10 @@ meters as (
 monthly_units as (
     select
         meter_id,
-        cast(date_trunc('month', reading_ts) as date) as billing_month,
-        count(*) as readings,
-        cast(round(sum(kwh)) as bigint) as units_kwh
-    from gold_meters.fact_readings
-    group by all
+        cast(strptime(month, '%Y-%m') as date) as billing_month,
+        readings,
+        cast(round(total_kwh) as bigint) as units_kwh
+    from gold_meters.agg_monthly_consumption
 ),
 
 recomputed_units as (

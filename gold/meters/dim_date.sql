@@ -1,20 +1,16 @@
 -- dim_date: one row per calendar day, whole years around every date the facts use. Key: date_key.
 with fact_dates as (
-    select cast(reading_ts as date) as day from silver_meters.readings
+    select min(reading_ts)::date as first_day, max(reading_ts)::date as last_day from silver_meters.readings
     union all
-    select billing_month from silver_meters.bills
+    select min(billing_month), max(due_date) from silver_meters.bills
     union all
-    select issue_date from silver_meters.bills
-    union all
-    select due_date from silver_meters.bills
-    union all
-    select payment_date from silver_meters.payments
+    select min(payment_date), max(payment_date) from silver_meters.payments
 ),
 
 bounds as (
     select
-        make_date(year(min(day)), 1, 1) as first_day,
-        make_date(year(max(day)), 12, 31) as last_day
+        make_date(year(min(first_day)), 1, 1) as first_day,
+        make_date(year(max(last_day)), 12, 31) as last_day
     from fact_dates
 ),
 
