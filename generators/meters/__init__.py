@@ -52,11 +52,10 @@ def generate(lake: Lake, params: MetersParams, workers: int) -> dict[str, dict[s
     for file in [*_reference_files(), _meters_file(params)]:
         _count(totals, file.table.name, *file.write(lake))
     tasks = [_Task(str(lake.root), params, b, m) for m in params.months() for b in range(len(params.blocks()))]
-    todo = [task for task in tasks if not all(path.exists() for path in _task_files(lake, task))]
-    for task in tasks:
-        if task not in todo:
-            for path in _task_files(lake, task):
-                _count(totals, path.parent.name, False, 0)
+    done = {task for task in tasks if all(path.exists() for path in _task_files(lake, task))}
+    for path in (path for task in done for path in _task_files(lake, task)):
+        _count(totals, path.parent.name, False, 0)
+    todo = [task for task in tasks if task not in done]
     for counts in run_tasks(_block_month, todo, workers, desc="generate meters"):
         for table, (written, rows) in counts.items():
             _count(totals, table, written, rows)
