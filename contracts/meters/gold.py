@@ -234,7 +234,8 @@ agg_daily_consumption = _gold(
     "One meter on one day.",
     [
         Column("meter_id", STRING, "Meter."),
-        Column("date_key", INT, "Day."),
+        Column("date_key", INT, "Day (date_key)."),
+        Column("day", DATE, "Day."),
         Column("readings", INT, "Readings accepted.", min=1),
         Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
         Column("peak_kwh", TOTAL_KWH, "Energy in the 18:00-22:00 peak, kWh.", min=0),
@@ -242,9 +243,11 @@ agg_daily_consumption = _gold(
         Column("avg_voltage", FLOAT, "Mean voltage, V."),
         Column("min_voltage", FLOAT, "Lowest voltage, V."),
         Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
+        Column("month", STRING, "YYYY-MM, the partition."),
     ],
     key=("meter_id", "date_key"),
     foreign_keys=(_fk("meter_id", "dim_meter"), _fk("date_key", "dim_date")),
+    partition=Partition("month", "day"),
     audits=(
         _total_matches(
             "total_kwh_matches_fact",

@@ -42,7 +42,7 @@ tariffs = _silver(
     "tariffs",
     "One NEPRA tariff schedule: fixed charges and tax rates applied to a bill (reference data).",
     [
-        Column("tariff_code", STRING, "Tariff schedule code, e.g. A-1.", pattern=r"^[A-H](-\d)?$"),
+        Column("tariff_code", STRING, "Tariff schedule code, e.g. A-1.", pattern=r"^[A-Z](-\d)?$"),
         Column("description", STRING, "What the tariff covers."),
         Column("fixed_charge", MONEY, "Fixed charge per bill, PKR.", min=0),
         Column("tv_fee", MONEY, "PTV licence fee per bill, PKR.", min=0),
@@ -87,6 +87,7 @@ consumer_types = _silver(
                 "temporary",
                 "public_lighting",
                 "residential_colony",
+                "traction",
             ),
             normalize=True,
         ),

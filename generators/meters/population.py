@@ -27,6 +27,7 @@ _BUSINESS_SUFFIX = {
     "temporary": ["Construction", "Builders", "Events"],
     "public_lighting": ["Municipal Committee", "Tehsil Council"],
     "residential_colony": ["Staff Colony", "Officers Colony"],
+    "traction": ["Railways Traction"],
 }
 # Dates drawn for meters (installation, start of theft) fall in the year from --start, whatever --end is, so that
 # extending --end later adds the new months' files and leaves every file already written identical.
