@@ -1,5 +1,5 @@
 """Contracts of the smart-meter billing domain."""
 
-from contracts.meters import gold, silver
+from contracts.meters import aggregates, gold, silver
 
-TABLES = silver.TABLES + gold.TABLES
+TABLES = silver.TABLES + gold.TABLES + aggregates.TABLES

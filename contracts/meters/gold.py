@@ -1,7 +1,7 @@
-"""Smart-meter billing: the gold star schema, aggregates and bill verification.
+"""Smart-meter billing: the gold star schema (dimensions and facts); aggregates are in `aggregates.py`.
 
-Each table here is built by `gold/meters/<name>.sql`; after a build its columns, types, key, foreign keys, ranges
-and audits are checked before the new version is published.
+Each table here is built by `gold/meters/<name>.sql`; after a build its columns, types, key, foreign keys and
+ranges are checked before the new version is published.
 """
 
 from contracts.meters.silver import ANOMALIES, DISTRICTS, MONEY, PAYMENT_METHODS, RATE
@@ -12,7 +12,6 @@ from contracts.schema import (
     INT,
     STRING,
     TIMESTAMP,
-    Audit,
     Column,
     ForeignKey,
     Partition,
@@ -26,25 +25,15 @@ AMOUNT = decimal(18, 2)
 PAYMENT_STATUSES = ("paid_on_time", "paid_late", "partial", "unpaid")
 
 
-def _gold(name: str, description: str, columns: list[Column], key: tuple[str, ...], **kw) -> Table:
+def gold_table(name: str, description: str, columns: list[Column], key: tuple[str, ...], **kw) -> Table:
     return Table("gold", "meters", name, description, tuple(columns), key, **kw)
 
 
-def _fk(column: str, table: str, to: str | None = None) -> ForeignKey:
+def fk(column: str, table: str, to: str | None = None) -> ForeignKey:
     return ForeignKey((column,), table, (to or column,))
 
 
-def _total_matches(name: str, agg_sql: str, fact_sql: str) -> Audit:
-    """An aggregate's grand total must equal the same total computed from its fact table."""
-    return Audit(
-        name,
-        f"select * from (select coalesce(({agg_sql}), 0) as aggregate, coalesce(({fact_sql}), 0) as fact) "
-        "where aggregate <> fact",
-        "The aggregate's total equals the fact table's total.",
-    )
-
-
-dim_location = _gold(
+dim_location = gold_table(
     "dim_location",
     "One operation division (location) of IESCO.",
     [
@@ -55,7 +44,7 @@ dim_location = _gold(
     key=("location_key",),
 )
 
-dim_consumer_type = _gold(
+dim_consumer_type = gold_table(
     "dim_consumer_type",
     "One consumer type with the tariff it is billed under.",
     [
@@ -72,7 +61,7 @@ dim_consumer_type = _gold(
     key=("consumer_type_code",),
 )
 
-dim_meter = _gold(
+dim_meter = gold_table(
     "dim_meter",
     "One meter (customer connection) with its location and consumer type.",
     [
@@ -92,10 +81,10 @@ dim_meter = _gold(
         Column("reading_interval_minutes", INT, "Minutes between readings.", min=1),
     ],
     key=("meter_id",),
-    foreign_keys=(_fk("location_key", "dim_location"), _fk("consumer_type_code", "dim_consumer_type")),
+    foreign_keys=(fk("location_key", "dim_location"), fk("consumer_type_code", "dim_consumer_type")),
 )
 
-dim_date = _gold(
+dim_date = gold_table(
     "dim_date",
     "One calendar day; whole years covering every date in the facts.",
     [
@@ -119,7 +108,7 @@ dim_date = _gold(
     key=("date_key",),
 )
 
-dim_time = _gold(
+dim_time = gold_table(
     "dim_time",
     "One minute of the day.",
     [
@@ -137,7 +126,7 @@ dim_time = _gold(
     key=("time_key",),
 )
 
-fact_readings = _gold(
+fact_readings = gold_table(
     "fact_readings",
     "One accepted interval reading of one meter.",
     [
@@ -162,16 +151,16 @@ fact_readings = _gold(
     ],
     key=("meter_id", "reading_ts"),
     foreign_keys=(
-        _fk("meter_id", "dim_meter"),
-        _fk("date_key", "dim_date"),
-        _fk("time_key", "dim_time"),
-        _fk("consumer_type_code", "dim_consumer_type"),
-        _fk("location_key", "dim_location"),
+        fk("meter_id", "dim_meter"),
+        fk("date_key", "dim_date"),
+        fk("time_key", "dim_time"),
+        fk("consumer_type_code", "dim_consumer_type"),
+        fk("location_key", "dim_location"),
     ),
     partition=Partition("month", "reading_ts"),
 )
 
-fact_bills = _gold(
+fact_bills = gold_table(
     "fact_bills",
     "One monthly bill with what has been paid against it.",
     [
@@ -198,17 +187,17 @@ fact_bills = _gold(
     ],
     key=("bill_id",),
     foreign_keys=(
-        _fk("meter_id", "dim_meter"),
-        _fk("consumer_type_code", "dim_consumer_type"),
-        _fk("location_key", "dim_location"),
-        _fk("billing_month_key", "dim_date", "date_key"),
-        _fk("issue_date_key", "dim_date", "date_key"),
-        _fk("due_date_key", "dim_date", "date_key"),
-        _fk("last_payment_date_key", "dim_date", "date_key"),
+        fk("meter_id", "dim_meter"),
+        fk("consumer_type_code", "dim_consumer_type"),
+        fk("location_key", "dim_location"),
+        fk("billing_month_key", "dim_date", "date_key"),
+        fk("issue_date_key", "dim_date", "date_key"),
+        fk("due_date_key", "dim_date", "date_key"),
+        fk("last_payment_date_key", "dim_date", "date_key"),
     ),
 )
 
-fact_payments = _gold(
+fact_payments = gold_table(
     "fact_payments",
     "One payment received against a bill.",
     [
@@ -223,164 +212,10 @@ fact_payments = _gold(
     ],
     key=("payment_id",),
     foreign_keys=(
-        _fk("bill_id", "fact_bills"),
-        _fk("meter_id", "dim_meter"),
-        _fk("payment_date_key", "dim_date", "date_key"),
+        fk("bill_id", "fact_bills"),
+        fk("meter_id", "dim_meter"),
+        fk("payment_date_key", "dim_date", "date_key"),
     ),
-)
-
-agg_daily_consumption = _gold(
-    "agg_daily_consumption",
-    "One meter on one day.",
-    [
-        Column("meter_id", STRING, "Meter."),
-        Column("date_key", INT, "Day (date_key)."),
-        Column("day", DATE, "Day."),
-        Column("readings", INT, "Readings accepted.", min=1),
-        Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
-        Column("peak_kwh", TOTAL_KWH, "Energy in the 18:00-22:00 peak, kWh.", min=0),
-        Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
-        Column("avg_voltage", FLOAT, "Mean voltage, V."),
-        Column("min_voltage", FLOAT, "Lowest voltage, V."),
-        Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
-        Column("month", STRING, "YYYY-MM, the partition."),
-    ],
-    key=("meter_id", "date_key"),
-    foreign_keys=(_fk("meter_id", "dim_meter"), _fk("date_key", "dim_date")),
-    partition=Partition("month", "day"),
-    audits=(
-        _total_matches(
-            "total_kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_daily_consumption",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
-    ),
-)
-
-agg_monthly_consumption = _gold(
-    "agg_monthly_consumption",
-    "One meter in one month.",
-    [
-        Column("meter_id", STRING, "Meter."),
-        Column("month", STRING, "YYYY-MM."),
-        Column("readings", INT, "Readings accepted.", min=1),
-        Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
-        Column("peak_kwh", TOTAL_KWH, "Energy in the evening peak, kWh.", min=0),
-        Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
-        Column("avg_voltage", FLOAT, "Mean voltage, V."),
-        Column("min_voltage", FLOAT, "Lowest voltage, V."),
-        Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
-    ],
-    key=("meter_id", "month"),
-    foreign_keys=(_fk("meter_id", "dim_meter"),),
-    audits=(
-        _total_matches(
-            "total_kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_monthly_consumption",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
-    ),
-)
-
-_BILLING_TOTALS = [
-    Column("bills", INT, "Bills issued.", min=0),
-    Column("billed_amount", AMOUNT, "Sum of bill totals, PKR.", min=0),
-    Column("collected_amount", AMOUNT, "Sum of payments against those bills, PKR.", min=0),
-    Column("outstanding_amount", AMOUNT, "Sum still unpaid, PKR.", min=0),
-    Column("collection_rate", FLOAT, "collected / billed; empty when nothing was billed.", nullable=True, min=0),
-]
-
-agg_consumer_type_summary = _gold(
-    "agg_consumer_type_summary",
-    "One consumer type: its meters, consumption and billing.",
-    [
-        Column("consumer_type_code", STRING, "Consumer type."),
-        Column("category", STRING, "Consumer category."),
-        Column("tariff_code", STRING, "Tariff schedule."),
-        Column("meters", INT, "Meters of this type.", min=0),
-        Column("total_kwh", TOTAL_KWH, "Energy of all readings, kWh.", min=0),
-        Column("avg_monthly_kwh_per_meter", FLOAT, "Mean energy of a meter-month, kWh.", nullable=True, min=0),
-        *_BILLING_TOTALS,
-    ],
-    key=("consumer_type_code",),
-    foreign_keys=(_fk("consumer_type_code", "dim_consumer_type"),),
-    audits=(
-        _total_matches(
-            "billed_matches_fact",
-            "select sum(billed_amount) from gold_meters.agg_consumer_type_summary",
-            "select sum(total_amount) from gold_meters.fact_bills",
-        ),
-        _total_matches(
-            "kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_consumer_type_summary",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
-    ),
-)
-
-agg_location_summary = _gold(
-    "agg_location_summary",
-    "One division: its meters, consumption, anomalies and billing.",
-    [
-        Column("location_key", STRING, "Division."),
-        Column("district", STRING, "District.", allowed=DISTRICTS),
-        Column("division", STRING, "Division name."),
-        Column("meters", INT, "Meters in the division.", min=0),
-        Column("total_kwh", TOTAL_KWH, "Energy of all readings, kWh.", min=0),
-        Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
-        *_BILLING_TOTALS,
-    ],
-    key=("location_key",),
-    foreign_keys=(_fk("location_key", "dim_location"),),
-    audits=(
-        _total_matches(
-            "billed_matches_fact",
-            "select sum(billed_amount) from gold_meters.agg_location_summary",
-            "select sum(total_amount) from gold_meters.fact_bills",
-        ),
-    ),
-)
-
-agg_payment_summary = _gold(
-    "agg_payment_summary",
-    "One billing month: what was billed, collected and how bills were paid.",
-    [
-        Column("billing_month", DATE, "First day of the month billed."),
-        *_BILLING_TOTALS,
-        Column("paid_on_time", INT, "Bills paid in full by the due date.", min=0),
-        Column("paid_late", INT, "Bills paid in full after the due date.", min=0),
-        Column("partial", INT, "Bills paid in part.", min=0),
-        Column("unpaid", INT, "Bills with no payment.", min=0),
-        Column("avg_days_late", FLOAT, "Mean days late of bills paid late.", nullable=True, min=0),
-    ],
-    key=("billing_month",),
-    audits=(
-        _total_matches(
-            "collected_matches_fact",
-            "select sum(collected_amount) from gold_meters.agg_payment_summary",
-            "select sum(amount_paid) from gold_meters.fact_bills",
-        ),
-    ),
-)
-
-agg_bill_verification = _gold(
-    "agg_bill_verification",
-    "One bill recomputed from the readings in the lake and the tariff; status mismatch flags a difference.",
-    [
-        Column("bill_id", STRING, "Bill verified."),
-        Column("meter_id", STRING, "Meter billed."),
-        Column("billing_month", DATE, "Month billed."),
-        Column("tariff_code", STRING, "Tariff applied."),
-        Column("readings", INT, "Readings of the meter in the month.", min=0),
-        Column("units_billed", INT, "Units on the bill."),
-        Column("units_recomputed", INT, "Units from the readings (sum of kWh, rounded)."),
-        Column("amount_billed", MONEY, "Total on the bill, PKR."),
-        Column("amount_recomputed", MONEY, "Total recomputed from units and tariff, PKR."),
-        Column("amount_difference", MONEY, "amount_billed - amount_recomputed, PKR."),
-        Column("status", STRING, "match or mismatch.", allowed=("match", "mismatch")),
-    ],
-    key=("bill_id",),
-    foreign_keys=(_fk("bill_id", "fact_bills"), _fk("meter_id", "dim_meter")),
 )
 
 TABLES = (
@@ -392,10 +227,4 @@ TABLES = (
     fact_readings,
     fact_bills,
     fact_payments,
-    agg_daily_consumption,
-    agg_monthly_consumption,
-    agg_consumer_type_summary,
-    agg_location_summary,
-    agg_payment_summary,
-    agg_bill_verification,
 )
