@@ -19,6 +19,25 @@ def _total_matches(name: str, agg_sql: str, fact_sql: str) -> Audit:
     )
 
 
+def _kwh_matches(aggregate: str) -> Audit:
+    return _total_matches(
+        "total_kwh_matches_fact",
+        f"select sum(total_kwh) from gold_meters.{aggregate}",
+        "select sum(kwh) from gold_meters.fact_readings",
+    )
+
+
+# The measures of consumption aggregates, by meter and day or month.
+_CONSUMPTION = [
+    Column("readings", INT, "Readings accepted.", min=1),
+    Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
+    Column("peak_kwh", TOTAL_KWH, "Energy in the 18:00-22:00 peak, kWh.", min=0),
+    Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
+    Column("avg_voltage", FLOAT, "Mean voltage, V."),
+    Column("min_voltage", FLOAT, "Lowest voltage, V."),
+    Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
+]
+
 agg_daily_consumption = gold_table(
     "agg_daily_consumption",
     "One meter on one day.",
@@ -26,25 +45,13 @@ agg_daily_consumption = gold_table(
         Column("meter_id", STRING, "Meter."),
         Column("date_key", INT, "Day (date_key)."),
         Column("day", DATE, "Day."),
-        Column("readings", INT, "Readings accepted.", min=1),
-        Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
-        Column("peak_kwh", TOTAL_KWH, "Energy in the 18:00-22:00 peak, kWh.", min=0),
-        Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
-        Column("avg_voltage", FLOAT, "Mean voltage, V."),
-        Column("min_voltage", FLOAT, "Lowest voltage, V."),
-        Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
+        *_CONSUMPTION,
         Column("month", STRING, "YYYY-MM, the partition."),
     ],
     key=("meter_id", "date_key"),
     foreign_keys=(fk("meter_id", "dim_meter"), fk("date_key", "dim_date")),
     partition=Partition("month", "day"),
-    audits=(
-        _total_matches(
-            "total_kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_daily_consumption",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
-    ),
+    audits=(_kwh_matches("agg_daily_consumption"),),
 )
 
 agg_monthly_consumption = gold_table(
@@ -53,23 +60,11 @@ agg_monthly_consumption = gold_table(
     [
         Column("meter_id", STRING, "Meter."),
         Column("month", STRING, "YYYY-MM."),
-        Column("readings", INT, "Readings accepted.", min=1),
-        Column("total_kwh", TOTAL_KWH, "Energy, kWh.", min=0),
-        Column("peak_kwh", TOTAL_KWH, "Energy in the evening peak, kWh.", min=0),
-        Column("max_kwh", KWH, "Largest single reading, kWh.", min=0),
-        Column("avg_voltage", FLOAT, "Mean voltage, V."),
-        Column("min_voltage", FLOAT, "Lowest voltage, V."),
-        Column("anomaly_readings", INT, "Readings with an anomaly_reason.", min=0),
+        *_CONSUMPTION,
     ],
     key=("meter_id", "month"),
     foreign_keys=(fk("meter_id", "dim_meter"),),
-    audits=(
-        _total_matches(
-            "total_kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_monthly_consumption",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
-    ),
+    audits=(_kwh_matches("agg_monthly_consumption"),),
 )
 
 _BILLING_TOTALS = [
@@ -100,11 +95,7 @@ agg_consumer_type_summary = gold_table(
             "select sum(billed_amount) from gold_meters.agg_consumer_type_summary",
             "select sum(total_amount) from gold_meters.fact_bills",
         ),
-        _total_matches(
-            "kwh_matches_fact",
-            "select sum(total_kwh) from gold_meters.agg_consumer_type_summary",
-            "select sum(kwh) from gold_meters.fact_readings",
-        ),
+        _kwh_matches("agg_consumer_type_summary"),
     ),
 )
 
