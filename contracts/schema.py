@@ -22,16 +22,18 @@ class DataType:
     duckdb: str
     # regex a stripped raw value must match before it is cast; None where the cast alone is strict enough
     lexical: str | None
+    strptime: str | None = None  # the text format of dates and timestamps
+
 
     def parse(self, raw: pl.Expr) -> pl.Expr:
         """Cast validated text to the typed value (null where the text does not fit)."""
         if self.polars == pl.String:
             return raw
         if self.polars == pl.Date:
-            return raw.str.to_date("%Y-%m-%d", strict=False)
+            return raw.str.to_date(self.strptime, strict=False)
         if self.polars == pl.Datetime("us"):
             return raw.str.replace("T", " ", literal=True).str.to_datetime(
-                "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
+                self.strptime, time_unit="us", strict=False
             )
         if self.polars == pl.Boolean:
             lowered = raw.str.to_lowercase()
@@ -47,8 +49,18 @@ class DataType:
 STRING = DataType("string", pl.String(), "VARCHAR", None)
 INT = DataType("int", pl.Int64(), "BIGINT", None)  # polars' cast accepts only [+-]digits that fit
 FLOAT = DataType("float", pl.Float64(), "DOUBLE", None)  # likewise decimal syntax, plus inf/nan: rejected below
-DATE = DataType("date", pl.Date(), "DATE", r"^\d{4}-\d{2}-\d{2}$")
-TIMESTAMP = DataType("timestamp", pl.Datetime("us"), "TIMESTAMP", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$")
+DATE = DataType("date", pl.Date(), "DATE", r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d")
+TIMESTAMP = DataType(
+    "timestamp", pl.Datetime("us"), "TIMESTAMP", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$", "%Y-%m-%d %H:%M:%S"
+)
+# Exchange ticks: exactly three decimals of a second, as feeds write them
+TIMESTAMP_MS = DataType(
+    "timestamp(ms)",
+    pl.Datetime("us"),
+    "TIMESTAMP",
+    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{3}$",
+    "%Y-%m-%d %H:%M:%S%.3f",
+)
 BOOL = DataType("bool", pl.Boolean(), "BOOLEAN", r"(?i)^(true|false|yes|no|1|0)$")
 
 
@@ -116,6 +128,9 @@ class Partition:
     column: str
     source: str
     format: str = "%Y-%m"
+    # Rows carry state from earlier partitions (a running total, an indicator's recursion, a session crossing
+    # midnight): a change rebuilds its partition and every later one, starting from the state before it.
+    sequential: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,7 @@ class Table:
     checks: tuple[Check, ...] = ()
     audits: tuple[Audit, ...] = ()
     partition: Partition | None = None
+    catalog_schema: str | None = None  # the schema users query it in, when not <layer>_<domain>
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -144,9 +160,14 @@ class Table:
             raise ValueError(f"contract {self.qualified_name} names unknown columns {unknown}")
 
     @property
+    def schema(self) -> str:
+        """The catalog schema, e.g. silver_meters."""
+        return self.catalog_schema or f"{self.layer}_{self.domain}"
+
+    @property
     def qualified_name(self) -> str:
         """The catalog name, e.g. silver_meters.readings."""
-        return f"{self.layer}_{self.domain}.{self.name}"
+        return f"{self.schema}.{self.name}"
 
     @property
     def source_columns(self) -> list[Column]:

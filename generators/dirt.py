@@ -7,18 +7,45 @@ injected.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Self
+
 import numpy as np
 import polars as pl
 
 from bronze.reader import split_lines
 from contracts.schema import DATE, TIMESTAMP, DataType, Table
 from generators.core import csv_lines, empty_ledger, pick
+from pipelines.errors import LakehouseError
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
 MALFORMED_NUMBER = "malformed_number"
 MALFORMED_COLUMNS = "malformed_columns"
 DUPLICATE = "duplicate"
 PREFIX = "_is_"
+
+
+@dataclass(frozen=True)
+class DirtRates:
+    """A domain's rates of injected problems, one field per kind, settable as --dirt kind=rate,..."""
+
+    @classmethod
+    def parse(cls, spec: str | None, clean: bool = False) -> Self:
+        """From 'spike=0.001,missing=0' on top of the defaults (or of zero everywhere when clean)."""
+        values = {f.name: 0.0 for f in fields(cls)} if clean else {}
+        for item in filter(None, (spec or "").split(",")):
+            name, _, rate = item.partition("=")
+            name = name.strip()
+            if name not in {f.name for f in fields(cls)}:
+                known = ", ".join(f.name for f in fields(cls))
+                raise LakehouseError(f"--dirt: unknown kind {name!r}; kinds: {known}")
+            try:
+                values[name] = float(rate)
+            except ValueError:
+                raise LakehouseError(f"--dirt: {item!r} needs a rate between 0 and 1, e.g. {name}=0.001") from None
+            if not 0 <= values[name] <= 1:
+                raise LakehouseError(f"--dirt: {item!r} needs a rate between 0 and 1")
+        return cls(**values)
 
 
 def untagged(frame: pl.DataFrame) -> pl.DataFrame:

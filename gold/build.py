@@ -214,10 +214,8 @@ def _partitioned_alike(table: Table, input_name: str) -> bool:
 
 
 def _contract(qualified_name: str) -> Table:
-    layer_domain, name = qualified_name.split(".")
-    layer, domain = layer_domain.split("_", 1)
     try:
-        return contracts.get(layer, domain, name)
+        return contracts.by_name(qualified_name)
     except KeyError:
         raise LakehouseError(f"a gold model reads {qualified_name}, which no contract declares") from None
 

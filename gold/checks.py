@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+import contracts
+
 from contracts.schema import Column, Table
 from pipelines.duck import scalar
 
@@ -44,7 +46,7 @@ def check_rows(con: duckdb.DuckDBPyConnection, table: Table) -> list[Failure]:
         alias = [f"_fk{number}_{to}" for to in fk.to]
         renamed = ", ".join(f"{to} as {a}" for to, a in zip(fk.to, alias))
         on = " and ".join(f"{a} = {col}" for a, col in zip(alias, fk.columns))
-        joins.append(f"left join (select distinct {renamed} from gold_{table.domain}.{fk.table}) on {on}")
+        joins.append(f"left join (select distinct {renamed} from {contracts.parent(table, fk).qualified_name}) on {on}")
         present = " and ".join(f"{col} is not null" for col in fk.columns)
         row_rules[fk.rule + ":" + ",".join(fk.columns)] = f"{present} and {alias[0]} is null"
     scan = f"select {', '.join(f'count_if({c})' for c in row_rules.values())} from {name} {' '.join(joins)}"

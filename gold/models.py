@@ -55,7 +55,9 @@ def models() -> dict[str, Model]:
             raise LakehouseError(f"gold contract {table.qualified_name} has no model file {path}")
         sql = path.read_text()
         reads = _tables_read(sql, path) | _declared(sql)
-        references = {f"gold_{table.domain}.{fk.table}" for fk in table.foreign_keys} - {table.qualified_name}
+        references = {
+            contracts.parent(table, fk).qualified_name for fk in table.foreign_keys
+        } - {table.qualified_name}
         found[table.qualified_name] = Model(table, path, sql, tuple(sorted(reads)), tuple(sorted(references)))
     strays = sorted(set(GOLD_DIR.glob("*/*.sql")) - contracted - set(MACROS_DIR.glob("*.sql")))
     if strays:

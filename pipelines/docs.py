@@ -49,7 +49,7 @@ def _table(table: Table) -> list[str]:
         model = models()[table.qualified_name]
         lines.append(f"- Built by `gold/{table.domain}/{table.name}.sql` from {', '.join(model.depends_on)}")
     for fk in table.foreign_keys:
-        target = f"{table.layer}_{table.domain}.{fk.table}"
+        target = contracts.parent(table, fk).qualified_name
         lines.append(f"- Foreign key ({', '.join(fk.columns)}) -> `{target}` ({', '.join(fk.to)})")
     for check in table.checks:
         lines.append(f"- Check `{check.name}`: `{check.sql}` ({check.description})")

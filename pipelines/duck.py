@@ -17,8 +17,7 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
     for table in contracts.tables():
         if TableStore(lake, table).state() is None:
             continue
-        schema = f"{table.layer}_{table.domain}"
-        views.append((schema, table.name, lake.table_path(table)))
+        views.append((table.schema, table.name, lake.table_path(table)))
         if table.layer == "silver":
             views.append((f"quarantine_{table.domain}", table.name, lake.quarantine_path(table)))
     return views

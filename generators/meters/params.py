@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
+from generators.dirt import DirtRates
 from pipelines.errors import LakehouseError
 
 
 @dataclass(frozen=True)
-class MetersDirt:
+class MetersDirt(DirtRates):
     """Rates of injected problems. Physical anomalies are true readings (silver flags them); feed defects are
     what a transfer adds (silver quarantines or deduplicates them). Rates are per row of the table named."""
 
@@ -34,23 +35,6 @@ class MetersDirt:
     meter_code_variant: float = 0.05
     meter_duplicate: float = 0.01
 
-    @classmethod
-    def parse(cls, spec: str | None, clean: bool = False) -> MetersDirt:
-        """From 'spike=0.001,missing=0' on top of the defaults (or of zero everywhere when clean)."""
-        values = {f.name: 0.0 for f in fields(cls)} if clean else {}
-        for item in filter(None, (spec or "").split(",")):
-            name, _, rate = item.partition("=")
-            name = name.strip()
-            if name not in {f.name for f in fields(cls)}:
-                known = ", ".join(f.name for f in fields(cls))
-                raise LakehouseError(f"--dirt: unknown kind {name!r}; kinds: {known}")
-            try:
-                values[name] = float(rate)
-            except ValueError:
-                raise LakehouseError(f"--dirt: {item!r} needs a rate between 0 and 1, e.g. {name}=0.001") from None
-            if not 0 <= values[name] <= 1:
-                raise LakehouseError(f"--dirt: {item!r} needs a rate between 0 and 1")
-        return cls(**values)
 
 
 @dataclass(frozen=True)
