@@ -22,7 +22,7 @@ import contracts
 from contracts.schema import Table
 from gold.checks import check_audits, check_rows
 from gold.models import Model, macros_sql
-from pipelines.duck import connect, scalar, view_sql
+from pipelines.duck import connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
 from pipelines.store import DATA, TableStore, link_files
@@ -50,6 +50,10 @@ class GoldBuilder:
     def __init__(self, lake: Lake, run_id: str, threads: int | None = None, memory_limit: str | None = None):
         self.lake, self.run_id = lake, run_id
         self.con = connect(lake, threads, memory_limit)
+        for table in contracts.tables():  # macros bind the tables they read: unbuilt ones read as empty
+            if TableStore(lake, table).state() is None:
+                for statement in empty_view_sql(table):
+                    self.con.execute(statement)
         self.con.execute(macros_sql())
 
     def close(self) -> None:
@@ -63,6 +67,7 @@ class GoldBuilder:
         if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
         version_dir = store.new_version(self.run_id)
+        self._prepare_self_read(model, previous, plan.rebuild)
         try:
             partitions = self._materialise(model, version_dir, previous, plan.rebuild)
             failures = self._check(model, version_dir, plan.rebuild)
@@ -126,6 +131,9 @@ class GoldBuilder:
             for partition in versions.keys() | before[name].keys()
             if versions.get(partition) != before[name].get(partition)
         }
+        if model.table.partition.sequential and changed:
+            known = set(previous["partitions"]) | {p for versions in input_partitions.values() for p in versions}
+            changed = {p for p in known if p and p >= min(changed)}
         return Plan(fingerprint, input_partitions, changed)
 
     # -- building ------------------------------------------------------------------------------------------------
@@ -172,6 +180,15 @@ class GoldBuilder:
             self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
             return {"": {"rows": 0, "version": self.run_id}}
         return dict(sorted((kept | written).items()))
+
+    def _prepare_self_read(self, model: Model, previous: dict | None, rebuild: set[str] | None) -> None:
+        """Tell the model which partitions it rebuilds (`getvariable('rebuild_from')`, null for all of them) and
+        let it read the state it carries forward from its own published version (an empty one at first)."""
+        first = min(rebuild) if rebuild else None
+        self.con.execute("set variable rebuild_from = ?", [first])
+        if previous is None:
+            for statement in empty_view_sql(model.table):
+                self.con.execute(statement)
 
     def _check(self, model: Model, version_dir: Path, rebuild: set[str] | None) -> list:
         """Row checks on what was built (just the rebuilt partitions when the key fixes the partition), then

@@ -54,7 +54,8 @@ def models() -> dict[str, Model]:
         if not path.exists():
             raise LakehouseError(f"gold contract {table.qualified_name} has no model file {path}")
         sql = path.read_text()
-        reads = _tables_read(sql, path) | _declared(sql)
+        # a model carrying state forward reads its own previous version: that is not a dependency
+        reads = (_tables_read(sql, path) | _declared(sql)) - {table.qualified_name}
         references = {
             contracts.parent(table, fk).qualified_name for fk in table.foreign_keys
         } - {table.qualified_name}

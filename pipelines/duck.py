@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 import contracts
+from contracts.schema import Table
 from pipelines.lake import Lake
 from pipelines.store import TableStore
 
@@ -29,7 +30,16 @@ def view_sql(schema: str, name: str, path: Path | list[Path]) -> list[str]:
     globs = ", ".join("'" + str(p).replace("'", "''") + "/**/*.parquet'" for p in paths)
     return [
         f"create schema if not exists {schema}",
-        f"create or replace view {schema}.{name} as select * from read_parquet([{globs}])",
+        f"create or replace view {schema}.{name} as select * from read_parquet([{globs}], hive_types_autocast = false)",
+    ]
+
+
+def empty_view_sql(table: Table) -> list[str]:
+    """A view with the table's columns and no rows: what a model reads of a table not yet built."""
+    columns = ", ".join(f"cast(null as {c.type.duckdb}) as {c.name}" for c in table.columns)
+    return [
+        f"create schema if not exists {table.schema}",
+        f"create or replace view {table.qualified_name} as select {columns} where false",
     ]
 
 

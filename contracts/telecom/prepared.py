@@ -94,12 +94,21 @@ cdr_tower_sessions = _prepared(
         Column("session_start", TIMESTAMP, "Time of the first interaction."),
         Column("session_end", TIMESTAMP, "Time of the last interaction; a call's is its start plus duration."),
         Column("interaction_count", INT, "Interactions in the run.", min=3),
+        Column(
+            "closed_at",
+            TIMESTAMP,
+            "Time of the next interaction, on another tower, which ended the session; runs still open are not "
+            "sessions yet.",
+        ),
         CREATED_AT,
-        _day_column("session_start"),
+        _day_column("closed_at"),
     ],
     key=("msisdn", "session_start"),
-    checks=(Check("ends_after_start", "session_end >= session_start", "A session ends after it starts."),),
-    partition=_day("session_start", sequential=True),
+    checks=(
+        Check("ends_after_start", "session_end >= session_start", "A session ends after it starts."),
+        Check("closed_after_start", "closed_at > session_start", "The closing interaction comes after."),
+    ),
+    partition=_day("closed_at", sequential=True),
 )
 
 

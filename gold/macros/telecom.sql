@@ -1,0 +1,153 @@
+-- Telecom prepared layers. Models partitioned by day rebuild only the days from getvariable('rebuild_from')
+-- (null: everything); models that carry state forward read it from their own previous version.
+create or replace macro rebuilt(day) as getvariable('rebuild_from') is null or day >= getvariable('rebuild_from');
+create or replace macro kept(day) as getvariable('rebuild_from') is not null and day < getvariable('rebuild_from');
+
+-- TA-Lib's EMA at 1-based bar `bar`: null before bar n, the mean of the first n closes at bar n, then
+-- (close - previous) * 2 / (n + 1) + previous. `closes` is the pair's list of closes starting at bar `first`.
+create or replace macro ta_ema(previous, bar, n, closes, first) as
+    case
+        when bar < n then null
+        when bar = n then list_avg(closes[1 - first + 1:n - first + 1])
+        else (closes[bar - first + 1] - previous) * (2.0 / (n + 1)) + previous
+    end;
+
+-- TA-Lib's ATR (Wilder): null up to bar n, the mean of the true ranges of bars 2..n+1 at bar n + 1, then
+-- (previous * (n - 1) + true range) / n.
+create or replace macro ta_atr(previous, bar, n, ranges, first) as
+    case
+        when bar <= n then null
+        when bar = n + 1 then list_avg(ranges[2 - first + 1:n + 1 - first + 1])
+        else (previous * (n - 1) + ranges[bar - first + 1]) / n
+    end;
+
+-- Bid-price bars of `width` with EMA-8/21 and ATR-8/21 over each pair's sequence of bars. Bars never straddle
+-- midnight, so a day's bars come from that day's quotes; the recursion starts from the last bars of the days
+-- kept (`self`, the model's own previous version), so a refresh computes only the new bars.
+create or replace macro forex_ohlc(width, self) as table
+with recursive
+    new_bars as (
+        select
+            time_bucket(width, "timestamp") as datetime,
+            pair_name,
+            arg_min(cast(bid_price as double), "timestamp") as open_price,
+            max(cast(bid_price as double)) as high_price,
+            min(cast(bid_price as double)) as low_price,
+            arg_max(cast(bid_price as double), "timestamp") as close_price,
+            count(*) as tick_count
+        from silver_telecom.forex_raw
+        where rebuilt(day)
+        group by all
+    ),
+    carried as (  -- enough bars before the rebuilt days to seed or continue every indicator
+        select datetime, pair_name, bar_number, open_price, high_price, low_price, close_price, tick_count,
+            ema_8, ema_21, atr_8, atr_21
+        from query_table(self)
+        where kept(day)
+        qualify row_number() over (partition by pair_name order by bar_number desc) <= 22
+    ),
+    bars as (
+        select n.*,
+            coalesce((select max(c.bar_number) from carried c where c.pair_name = n.pair_name), 0)
+                + row_number() over (partition by n.pair_name order by n.datetime) as bar_number
+        from new_bars n
+    ),
+    sequence as (
+        select *,
+            greatest(
+                high_price - low_price,
+                abs(high_price - lag(close_price) over w),
+                abs(low_price - lag(close_price) over w)
+            ) as true_range
+        from (
+            select datetime, pair_name, bar_number, close_price, high_price, low_price from carried
+            union all
+            select datetime, pair_name, bar_number, close_price, high_price, low_price from bars
+        )
+        window w as (partition by pair_name order by bar_number)
+    ),
+    lists as (
+        select pair_name, min(bar_number) as first, max(bar_number) as last,
+            list(close_price order by bar_number) as closes, list(true_range order by bar_number) as ranges
+        from sequence
+        group by pair_name
+    ),
+    indicators(pair_name, bar_number, ema_8, ema_21, atr_8, atr_21) as (
+        select l.pair_name, coalesce(c.bar_number, 0), c.ema_8, c.ema_21, c.atr_8, c.atr_21
+        from lists l
+        left join (select * from carried qualify row_number() over (partition by pair_name order by bar_number desc) = 1) c
+            using (pair_name)
+        union all
+        select i.pair_name, i.bar_number + 1,
+            ta_ema(i.ema_8, i.bar_number + 1, 8, l.closes, l.first),
+            ta_ema(i.ema_21, i.bar_number + 1, 21, l.closes, l.first),
+            ta_atr(i.atr_8, i.bar_number + 1, 8, l.ranges, l.first),
+            ta_atr(i.atr_21, i.bar_number + 1, 21, l.ranges, l.first)
+        from indicators i
+        join lists l using (pair_name)
+        where i.bar_number < l.last
+    )
+select
+    b.datetime, b.pair_name, b.bar_number, b.open_price, b.high_price, b.low_price, b.close_price, b.tick_count,
+    i.ema_8, i.ema_21, i.atr_8, i.atr_21,
+    cast(now() as timestamp) as created_at,
+    strftime(b.datetime, '%Y-%m-%d') as day
+from bars b
+join indicators i using (pair_name, bar_number);
+
+-- One subscriber's usage per bucket of `width`: calls by type, seconds, bytes by data type, and cost at the
+-- tariff in force on the bucket's day (silver_telecom.tariffs: configuration, not literals). Costs are computed
+-- from the bucket's exact integer totals.
+create or replace macro usage_summary(width) as table
+with
+    calls as (
+        select msisdn, time_bucket(width, start_time) as bucket_start,
+            count(*) filter (call_type = 'voice') as voice_calls,
+            count(*) filter (call_type = 'video') as video_calls,
+            cast(sum(call_duration_sec) as bigint) as call_seconds
+        from silver_telecom.cdr_voice_calls
+        where rebuilt(day)
+        group by all
+    ),
+    data as (
+        select msisdn, time_bucket(width, event_datetime) as bucket_start,
+            sum(up_bytes) filter (data_type = 'video') as up_bytes_video,
+            sum(down_bytes) filter (data_type = 'video') as down_bytes_video,
+            sum(up_bytes) filter (data_type = 'audio') as up_bytes_audio,
+            sum(down_bytes) filter (data_type = 'audio') as down_bytes_audio,
+            sum(up_bytes) filter (data_type = 'image') as up_bytes_image,
+            sum(down_bytes) filter (data_type = 'image') as down_bytes_image,
+            sum(up_bytes) filter (data_type = 'text') as up_bytes_text,
+            sum(down_bytes) filter (data_type = 'text') as down_bytes_text,
+            sum(up_bytes) filter (data_type = 'application') as up_bytes_application,
+            sum(down_bytes) filter (data_type = 'application') as down_bytes_application,
+            sum(up_bytes) as up_bytes,
+            sum(down_bytes) as down_bytes
+        from silver_telecom.cdr_data_usage
+        where rebuilt(day)
+        group by all
+    ),
+    usage as (
+        select bucket_start, msisdn,
+            coalesce(voice_calls, 0) as voice_calls,
+            coalesce(video_calls, 0) as video_calls,
+            coalesce(call_seconds, 0) as call_seconds,
+            cast(coalesce(columns('^(up|down)_bytes'), 0) as bigint)
+        from calls full join data using (msisdn, bucket_start)
+    ),
+    priced as (
+        select u.*,
+            cast(u.call_seconds * t.call_zar_per_minute / 60 as decimal(18, 6)) as call_cost_zar,
+            cast(u.down_bytes + u.up_bytes as hugeint) * t.data_zar_per_gb / 1073741824 as data_cost
+        from usage u
+        asof join silver_telecom.tariffs t on cast(u.bucket_start as date) >= t.valid_from
+    )
+select
+    bucket_start, msisdn, voice_calls, video_calls, call_seconds,
+    columns('^(up|down)_bytes_'), up_bytes, down_bytes,
+    call_cost_zar,
+    cast(data_cost as decimal(18, 6)) as data_cost_zar,
+    cast(call_cost_zar + cast(data_cost as decimal(18, 6)) as decimal(18, 6)) as total_cost_zar,
+    cast(now() as timestamp) as created_at,
+    strftime(bucket_start, '%Y-%m-%d') as day
+from priced;

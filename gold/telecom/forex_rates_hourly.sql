@@ -1,0 +1,10 @@
+-- Exact decimal sums make the mean independent of summation order, so every rebuild gives the same rate.
+select
+    time_bucket(interval '1 hour', "timestamp") as datetime,
+    pair_name,
+    cast(avg((bid_price + ask_price) / 2) as double) as avg_mid_price,
+    count(*) as tick_count,
+    day
+from silver_telecom.forex_raw
+where rebuilt(day)
+group by all
