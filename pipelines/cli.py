@@ -82,6 +82,25 @@ def _parser() -> argparse.ArgumentParser:
     meters.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
     meters.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
     meters.set_defaults(handler=_generate_meters)
+    telecom = domains.add_parser(
+        "telecom",
+        parents=[common],
+        help="telecom CDR, forex and CRM feeds (WTC)",
+        description="CRM accounts, CDR data usage and voice calls, forex quotes. The first run writes --days of "
+        "history; --minutes N then appends the next N minutes of every feed, as live feeds would.",
+    )
+    telecom.add_argument("--subscribers", type=_positive_int, default=20_000, help="subscribers (default 20000)")
+    telecom.add_argument(
+        "--start", type=_datetime, default=dt.datetime(2024, 1, 1), help="first moment (default 2024-01-01)"
+    )
+    telecom.add_argument("--days", type=_positive_float, default=7.0, help="days of history (default 7)")
+    telecom.add_argument("--minutes", type=_positive_int, default=None, help="append the next N minutes instead")
+    telecom.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    telecom.add_argument("--scale", type=_positive_float, default=1.0, help="factor on --subscribers (default 1)")
+    telecom.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    telecom.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
+    telecom.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
+    telecom.set_defaults(handler=_generate_telecom)
 
     run = commands.add_parser(
         "run",
@@ -161,17 +180,41 @@ def _generate_meters(args: argparse.Namespace) -> int:
         MetersDirt.parse(args.dirt, args.clean),
     )
     lake = _lake(args)
+    _start_generate_log(lake)
+    _report_generated("meters", generate(lake, params, args.workers))
+    return 0
+
+
+def _generate_telecom(args: argparse.Namespace) -> int:
+    from generators.telecom import TelecomDirt, TelecomParams, generate
+
+    params = TelecomParams(
+        args.subscribers,
+        args.start,
+        args.start + dt.timedelta(days=args.days),
+        args.seed,
+        args.scale,
+        TelecomDirt.parse(args.dirt, args.clean),
+    )
+    lake = _lake(args)
+    _start_generate_log(lake)
+    _report_generated("telecom", generate(lake, params, args.workers, args.minutes))
+    return 0
+
+
+def _start_generate_log(lake: Lake) -> None:
     logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
-    totals = generate(lake, params, args.workers)
+
+
+def _report_generated(domain: str, totals: dict[str, dict[str, int]]) -> None:
     for table, counts in totals.items():
         logs.event(
             "generated",
-            f"bronze meters.{table}: {counts['written']} file(s) written, {counts['rows']:,} rows"
+            f"bronze {domain}.{table}: {counts['written']} file(s) written, {counts['rows']:,} rows"
             + (f"; {counts['present']} already present" if counts["present"] else ""),
-            table=f"meters.{table}",
+            table=f"{domain}.{table}",
             **counts,
         )
-    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -262,6 +305,13 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+def _datetime(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2024-01-01 or 2024-01-01T06:00") from None
 
 
 if __name__ == "__main__":

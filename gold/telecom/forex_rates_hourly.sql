@@ -2,7 +2,7 @@
 select
     time_bucket(interval '1 hour', "timestamp") as datetime,
     pair_name,
-    cast(avg((bid_price + ask_price) / 2) as double) as avg_mid_price,
+    cast(sum(bid_price + ask_price) as double) / (2 * count(*)) as avg_mid_price,
     count(*) as tick_count,
     day
 from silver_telecom.forex_raw
