@@ -124,6 +124,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling (default 2GB)")
     run.set_defaults(handler=_run)
 
+    refresh = commands.add_parser(
+        "refresh",
+        parents=[common],
+        help="keep every layer up to date, cycle after cycle",
+        description="The refresh service: every --every, ingest new bronze and update silver and gold; one JSON "
+        "line per cycle. Stop it with Ctrl-C or SIGTERM.",
+    )
+    refresh.add_argument("--every", default="5m", help="time between cycle starts: 30s, 5m, 1h (default 5m)")
+    refresh.add_argument("--once", action="store_true", help="run one cycle and exit")
+    refresh.add_argument("--domain", action="append", default=[], help="only this domain (repeatable)")
+    refresh.add_argument("--threads", type=_positive_int, default=None, help="threads (default: all cores)")
+    refresh.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (default 2GB)")
+    refresh.set_defaults(handler=_refresh)
+
     sql = commands.add_parser(
         "sql",
         parents=[common],
@@ -230,6 +244,15 @@ def _run(args: argparse.Namespace) -> int:
     )
     manifest = run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))
     return 0 if manifest.status != "failed" else 1
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from pipelines.refresh import parse_interval, serve
+    from pipelines.run import RunOptions
+
+    every = parse_interval(args.every)
+    options = RunOptions(tuple(args.domain), threads=args.threads, memory_limit=args.memory_limit)
+    return serve(_lake(args), options, every, args.once, " ".join(["lakehouse", *sys.argv[1:]]))
 
 
 def _sql(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ class RunOptions:
     layers: tuple[str, ...] = ("silver", "gold")
     threads: int | None = None
     memory_limit: str | None = None
+    quiet: bool = False  # log to the run's JSON file only, not to stderr
 
 
 @dataclass
@@ -62,7 +63,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
     domains = _domains(options.domains)
     with lake_lock(lake, command):
         run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        logs.setup(lake.logs / f"{run_id}.jsonl")
+        logs.setup(lake.logs / f"{run_id}.jsonl", quiet=options.quiet)
         manifest = Manifest(run_id, command, str(lake.root), asdict(options))
         started = time.monotonic()
         try:
