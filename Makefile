@@ -14,14 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-pipeline: $(STAMP)  ## generate the meters domain (if absent) and run the whole lake
+pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) generate meters
+	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
 	$(BIN)/lakehouse --data-dir $(DATA) run
 
 test: $(STAMP)  ## the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## time generate, silver and gold at SCALE (1 = 100 meters, hourly, one year)
+bench: $(STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 20,000 subscribers for a week)
 	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
 
 docs: $(STAMP)  ## write the data dictionary to data/docs/data-dictionary.md

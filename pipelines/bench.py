@@ -1,4 +1,4 @@
-"""`make bench`: time each stage of the meters domain in a scratch lake, as a user would run it.
+"""`make bench` for the meters domain: time each stage in a scratch lake, as a user would run it.
 
 Each stage runs as its own `lakehouse` process; the benchmark samples the resident memory of that process and
 all its children (worker processes included) every 50 ms, and reports the peak of their sum. After the full
@@ -22,7 +22,7 @@ from pipelines.lake import Lake
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def bench(lake: Lake, scale: float, workers: int) -> dict:
+def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
     scratch = lake.root / "_bench" / f"lake-scale-{scale:g}"
     shutil.rmtree(scratch, ignore_errors=True)
     base = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(scratch)]
@@ -37,7 +37,7 @@ def bench(lake: Lake, scale: float, workers: int) -> dict:
     }
     results = {}
     for name, command in stages.items():
-        results[name] = _measure(command)
+        results[name] = measure(command)
         if name == "gold":  # what the full build wrote, before the next month adds to it
             gold_bytes = sum(p.stat().st_size for p in (scratch / "_versions" / "gold").rglob("*.parquet"))
     silver_run, gold_run, _, next_run = (json.loads(p.read_text()) for p in sorted((scratch / "_runs").glob("*.json")))
@@ -79,7 +79,8 @@ def _volume(inputs: list[dict]) -> tuple[int, int]:
     return sum(f["rows"] for f in inputs), sum(f["bytes"] for f in inputs)
 
 
-def _measure(command: list[str]) -> dict:
+def measure(command: list[str]) -> dict:
+    """Run one `lakehouse` command; its wall time and the peak resident memory of its process tree."""
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0

@@ -168,11 +168,14 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench",
         parents=[common],
-        help="time generate, silver and gold",
-        description="Benchmark the meters domain end to end in a scratch lake.",
+        help="time generate, silver, gold and refresh cycles",
+        description="Benchmark each domain end to end in scratch lakes under <data-dir>/_bench.",
     )
-    bench.add_argument("--scale", type=_positive_float, default=1.0, help="1 = 100 meters, hourly, one year")
+    bench.add_argument(
+        "--scale", type=_positive_float, default=1.0, help="1 = 100 meters for a year; 20,000 subscribers for a week"
+    )
     bench.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
+    bench.add_argument("--domain", choices=["meters", "telecom"], action="append", help="only this domain")
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -297,9 +300,12 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipelines.bench import bench
+    from pipelines.bench import bench_meters
+    from pipelines.bench_telecom import bench_telecom
 
-    bench(_lake(args), args.scale, args.workers)
+    benches = {"meters": bench_meters, "telecom": bench_telecom}
+    for domain in args.domain or list(benches):
+        benches[domain](_lake(args), args.scale, args.workers)
     return 0
 
 

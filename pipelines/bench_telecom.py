@@ -1,0 +1,99 @@
+"""`make bench` for the telecom domain: the full default build, then refresh cycles at two depths of history.
+
+The refresh service's promise is that a cycle costs what the new 5 minutes cost, not what the history costs. So
+besides generating and building the default week, the benchmark builds lakes holding 1 and 30 days of history
+and times refresh cycles on each (a 5-minute batch appended, then `lakehouse refresh --once`). A cycle's time is
+the one the service itself reports (`seconds` in its JSON line), without the start of the Python process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+from pipelines.bench import measure
+from pipelines.lake import Lake
+
+CYCLES = 3
+
+
+def bench_telecom(lake: Lake, scale: float, workers: int, history_days: tuple[int, ...] = (1, 30)) -> dict:
+    root = lake.root / "_bench"
+    stages: dict[str, dict] = {}
+    week = root / f"telecom-scale-{scale:g}"
+    _cli = _command(scale, workers)
+    shutil.rmtree(week, ignore_errors=True)
+    stages["generate (7 days)"] = measure(_cli(week, "generate", "telecom"))
+    stages["build (silver + gold)"] = measure(_cli(week, "run", "--domain", "telecom"))
+    stages["rerun (up to date)"] = measure(_cli(week, "run", "--domain", "telecom"))
+    full_run = json.loads(sorted((week / "_runs").glob("*.json"))[0].read_text())
+    bronze_rows = sum(f["rows"] for f in full_run["inputs"])
+    stages["cycle after 7 days"] = _cycles(week, _cli)
+    shutil.rmtree(week, ignore_errors=True)
+    for days in history_days:
+        deep = root / f"telecom-history-{days}d"
+        shutil.rmtree(deep, ignore_errors=True)
+        measure(_cli(deep, "generate", "telecom", "--days", str(days)))
+        measure(_cli(deep, "run", "--domain", "telecom"))
+        stages[f"cycle after {days} days"] = _cycles(deep, _cli)
+        shutil.rmtree(deep, ignore_errors=True)
+    report = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "domain": "telecom",
+        "scale": scale,
+        "subscribers": round(20_000 * scale),
+        "workers": workers,
+        "cpus": os.cpu_count(),
+        "bronze_rows": bronze_rows,
+        "full_build_seconds": stages["build (silver + gold)"]["seconds"],
+        "stages": stages,
+    }
+    out = root / f"telecom-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=1))
+    _print(report, out)
+    return report
+
+
+def _command(scale: float, workers: int):
+    def cli(lake: Path, *args: str) -> list[str]:
+        command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(lake), *args]
+        if args[:2] == ("generate", "telecom"):
+            command += ["--scale", str(scale), "--workers", str(workers)]
+        return command
+
+    return cli
+
+
+def _cycles(lake: Path, cli) -> dict:
+    """Append a 5-minute batch and run one refresh cycle, CYCLES times; the median cycle and the worst."""
+    reported, wall, peak = [], [], 0
+    for _ in range(CYCLES):
+        measure(cli(lake, "generate", "telecom", "--minutes", "5"))
+        command = cli(lake, "refresh", "--once", "--domain", "telecom")
+        result = measure(command)
+        last_line = (lake / "_logs" / "refresh.jsonl").read_text().splitlines()[-1]
+        reported.append(json.loads(last_line)["seconds"])
+        wall.append(result["seconds"])
+        peak = max(peak, result["peak_rss_mb"])
+    return {
+        "seconds": round(statistics.median(reported), 2),
+        "worst_seconds": max(reported),
+        "process_seconds": round(statistics.median(wall), 2),
+        "peak_rss_mb": peak,
+    }
+
+
+def _print(report: dict, path: Path) -> None:
+    print(
+        f"telecom scale {report['scale']:g}: {report['subscribers']:,} subscribers, {report['bronze_rows']:,} bronze "
+        f"rows in the default week, {report['workers']} workers on {report['cpus']} CPUs"
+    )
+    print(f"{'stage':<26}{'seconds':>9}{'with process start':>20}{'peak RSS MB':>13}")
+    for name, r in report["stages"].items():
+        print(f"{name:<26}{r['seconds']:>9.2f}{r.get('process_seconds', r['seconds']):>20.2f}{r['peak_rss_mb']:>13,}")
+    print(f"full default build: {report['full_build_seconds']:.2f} s; written to {path}")
