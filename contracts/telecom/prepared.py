@@ -84,6 +84,23 @@ forex_rates_hourly = _prepared(
     partition=_day("datetime"),
 )
 
+cdr_open_runs = _prepared(
+    "cdr_open_runs",
+    "One subscriber at the end of one day: the run of consecutive interactions on one tower it has open then "
+    "(every subscriber seen so far, active that day or not). The state a refresh continues sessions from.",
+    [
+        Column("msisdn", STRING, "Subscriber.", pattern=MSISDN),
+        Column("tower_id", INT, "Tower of the run.", min=1),
+        Column("run_start", TIMESTAMP, "Time of the run's first interaction."),
+        Column("run_end", TIMESTAMP, "End of its last interaction so far (a call's is its start plus duration)."),
+        Column("interaction_count", INT, "Interactions in the run so far.", min=1),
+        Column("day", STRING, "The day (YYYY-MM-DD) at whose end the run is open, the partition."),
+    ],
+    key=("msisdn", "day"),
+    checks=(Check("run_started", "strftime(run_start, '%Y-%m-%d') <= day", "The run started by that day."),),
+    partition=_day("day", sequential=True),
+)
+
 cdr_tower_sessions = _prepared(
     "cdr_tower_sessions",
     "A run of at least three consecutive interactions (data events and calls, in time order) of one subscriber "
@@ -193,6 +210,7 @@ TABLES = (
     forex_ohlc_m30,
     forex_ohlc_h1,
     forex_rates_hourly,
+    cdr_open_runs,
     cdr_tower_sessions,
     cdr_usage_summary_15min,
     cdr_usage_summary_30min,

@@ -151,3 +151,30 @@ select
     cast(now() as timestamp) as created_at,
     strftime(bucket_start, '%Y-%m-%d') as day
 from priced;
+
+-- The interactions of the rebuilt days (data events and calls) numbered into runs: maximal stretches of one
+-- subscriber's consecutive interactions on one tower. Each subscriber's run still open before the rebuilt days
+-- (prepared_layers.cdr_open_runs, the last day kept) goes first, standing for its interactions (`weight`).
+-- Order: time, then the open run, data events, calls, then tower: ties are deterministic.
+create or replace macro tower_runs() as table
+with
+    state as (
+        select * from prepared_layers.cdr_open_runs
+        where day = (select max(day) from prepared_layers.cdr_open_runs where kept(day))
+    ),
+    events as (
+        select msisdn, tower_id, run_start as happened, run_end as ends, interaction_count as weight,
+            row(run_start, -1, tower_id) as k, day
+        from state
+        union all
+        select msisdn, tower_id, event_datetime, event_datetime, 1, row(event_datetime, 0, tower_id), day
+        from silver_telecom.cdr_data_usage
+        where rebuilt(day)
+        union all
+        select msisdn, tower_id, start_time, start_time + to_seconds(call_duration_sec), 1,
+            row(start_time, 1, tower_id), day
+        from silver_telecom.cdr_voice_calls
+        where rebuilt(day)
+    )
+select *, sum(cast(tower_id is distinct from previous_tower as integer)) over (partition by msisdn order by k) as run
+from (select *, lag(tower_id) over (partition by msisdn order by k) as previous_tower from events);

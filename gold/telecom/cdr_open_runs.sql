@@ -1,0 +1,26 @@
+-- For every rebuilt day and every subscriber seen so far, the run it has open at the end of that day, so the
+-- next refresh continues each run from one small partition instead of the whole history.
+-- depends_on: silver_telecom.cdr_data_usage silver_telecom.cdr_voice_calls
+with
+    events as (select * from tower_runs()),
+    per_day as (
+        select msisdn, run, day, any_value(tower_id) as tower_id, min(happened) as first_happened,
+            sum(weight) as interactions, arg_max(ends, k) as last_end
+        from events
+        group by msisdn, run, day
+    ),
+    cumulative as (  -- each subscriber's last run of each day, counted up to that day
+        select msisdn, day, tower_id,
+            min(first_happened) over (partition by msisdn, run) as run_start,
+            last_end as run_end,
+            sum(interactions) over (partition by msisdn, run order by day rows unbounded preceding)
+                as interaction_count
+        from per_day
+        qualify row_number() over (partition by msisdn, day order by run desc) = 1
+    ),
+    days as (select distinct day from events where rebuilt(day)),
+    subscribers as (select distinct msisdn from events)
+select s.msisdn, c.tower_id, c.run_start, c.run_end, cast(c.interaction_count as bigint) as interaction_count, d.day
+from subscribers s
+cross join days d
+asof join cumulative c on s.msisdn = c.msisdn and d.day >= c.day
