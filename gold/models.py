@@ -66,9 +66,13 @@ def models() -> dict[str, Model]:
     return found
 
 
-def macros_sql() -> str:
-    """Shared SQL macros (e.g. bill charges), loaded into every gold connection and by generators."""
-    return "\n".join(p.read_text() for p in sorted(MACROS_DIR.glob("*.sql")))
+def macros_sql(domain: str | None = None) -> str:
+    """SQL macros: `common.sql` and `<domain>.sql` (e.g. bill charges for meters), or every domain's. Loaded
+    into every gold connection, and by generators that price with the same SQL."""
+    paths = sorted(MACROS_DIR.glob("*.sql"))
+    if domain is not None:
+        paths = [p for p in paths if p.stem in ("common", domain)]
+    return "\n".join(p.read_text() for p in paths)
 
 
 def dependencies() -> dict[str, tuple[str, ...]]:

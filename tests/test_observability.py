@@ -18,8 +18,8 @@ def test_catalog_has_a_view_per_table_by_layer_and_domain(lake_copy) -> None:
         f"{s}.{n}"
         for s, n in con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
     }
-    expected = {t.qualified_name for t in contracts.tables()}
-    expected |= {f"quarantine_{t.domain}.{t.name}" for t in contracts.tables("silver")}
+    expected = {t.qualified_name for t in contracts.tables(domain="meters")}
+    expected |= {f"quarantine_{t.domain}.{t.name}" for t in contracts.tables("silver", "meters")}
     assert views == expected
     rows = con.execute("select count(*) from gold_meters.fact_readings").fetchall()[0][0]
     assert rows == con.execute("select count(*) from silver_meters.readings").fetchall()[0][0] > 0
@@ -41,7 +41,7 @@ def test_manifest_accounts_for_inputs_stages_and_outputs(lake_copy) -> None:
     assert readings["rows_in"] == readings["totals"]["bronze"] > 0 and readings["conserved"]
     assert manifest["gold"]["gold_meters.fact_readings"]["rows"] == readings["totals"]["loaded"]
     outputs = {o["table"]: o for o in manifest["outputs"]}
-    assert outputs.keys() == {t.qualified_name for t in contracts.tables()}
+    assert outputs.keys() == {t.qualified_name for t in contracts.tables(domain="meters")}
 
 
 def test_logs_are_json_lines_with_events(lake_copy) -> None:

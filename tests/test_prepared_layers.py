@@ -71,7 +71,7 @@ def test_bars_are_open_high_low_close_of_the_bid(lake: Lake) -> None:
              "2024-01-01 10:01:00.000,MRVZAR,18.2000,18.2100,0.0100,2024-01-01 10:01:01"]  # fmt: skip
     _crm(lake)
     write_bronze(lake, "forex_raw", "ticks.csv", FOREX_HEADER + "\n".join(ticks) + "\n", "telecom")
-    run_telecom(lake, select=("forex_ohlc_m1",))
+    run_telecom(lake, select=("+forex_ohlc_m1",))
     bars = gold(lake, "forex_ohlc_m1", "telecom").sort("datetime")
     first = bars.row(0, named=True)
     assert (first["open_price"], first["high_price"], first["low_price"], first["close_price"]) == (
@@ -103,7 +103,7 @@ def _call(msisdn: str, tower: int, at: str, seconds: int, kind: str = "voice") -
 def _sessions(lake: Lake, data: list[str], calls: list[str], name: str = "a.csv") -> pl.DataFrame:
     write_bronze(lake, "cdr_data_usage", name, DATA_HEADER + "".join(f"{r}\n" for r in data), "telecom")
     write_bronze(lake, "cdr_voice_calls", name, CALL_HEADER + "".join(f"{r}\n" for r in calls), "telecom")
-    run_telecom(lake, select=("cdr_tower_sessions",))
+    run_telecom(lake, select=("+cdr_tower_sessions",))
     return gold(lake, "cdr_tower_sessions", "telecom").sort("msisdn", "session_start")
 
 

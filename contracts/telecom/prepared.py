@@ -191,17 +191,33 @@ crm_user_balance_hourly = _prepared(
         Column("call_cost_zar", ZAR, "Calls in the hour.", min=0),
         Column("data_cost_zar", ZAR, "Data in the hour.", min=0),
         Column("total_cost_zar", ZAR, "Calls plus data.", min=0),
-        Column("avg_wakmrv_rate", FLOAT, "Mean WAKMRV mid price of the hour (MRV per WAK), carried forward.", min=0),
-        Column("avg_mrvzar_rate", FLOAT, "Mean MRVZAR mid price of the hour (ZAR per MRV), carried forward.", min=0),
-        Column("call_cost_wak", WAK, "call_cost_zar / avg_mrvzar_rate / avg_wakmrv_rate.", min=0),
-        Column("data_cost_wak", WAK, "data_cost_zar converted likewise.", min=0),
-        Column("total_cost_wak", WAK, "total_cost_zar converted likewise.", min=0),
-        Column("accumulated_cost_wak", WAK, "Running total of total_cost_wak for the account.", min=0),
+        *[
+            Column(
+                f"avg_{pair.lower()}_rate",
+                FLOAT,
+                f"Mean {pair} mid price of the hour, carried forward from the last hour with quotes; null while "
+                "no quote has arrived for or before the hour.",
+                nullable=True,
+                min=0,
+            )
+            for pair in ("WAKMRV", "MRVZAR")
+        ],
+        Column("call_cost_wak", WAK, "call_cost_zar / avg_mrvzar_rate / avg_wakmrv_rate.", nullable=True, min=0),
+        Column("data_cost_wak", WAK, "data_cost_zar converted likewise.", nullable=True, min=0),
+        Column("total_cost_wak", WAK, "total_cost_zar converted likewise.", nullable=True, min=0),
+        Column(
+            "accumulated_cost_wak", WAK, "Running total of total_cost_wak for the account (hours without rates add 0).",
+            min=0,
+        ),
         CREATED_AT,
         _day_column("datetime"),
     ],
     key=("account_id", "datetime"),
-    checks=(Check("accumulated_covers_hour", "accumulated_cost_wak >= total_cost_wak", "Totals only grow."),),
+    checks=(
+        Check(
+            "accumulated_covers_hour", "accumulated_cost_wak >= coalesce(total_cost_wak, 0)", "Totals only grow."
+        ),
+    ),
     partition=_day("datetime", sequential=True),
 )
 

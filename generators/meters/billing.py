@@ -31,7 +31,7 @@ def _tariff_engine() -> duckdb.DuckDBPyConnection:
     for name, frame in (("tariffs", tariffs()), ("tariff_slabs", tariff_slabs())):
         con.register(f"_{name}", frame)
         con.execute(f"create table silver_meters.{name} as select * from _{name}")
-    con.execute(macros_sql())
+    con.execute(macros_sql("meters"))
     return con
 
 

@@ -1,6 +1,7 @@
--- Hourly costs per account, converted to WAK at the hour's mean mid prices (carried forward from the last hour
--- with quotes): MRVZAR is ZAR per MRV and WAKMRV is MRV per WAK, so WAK = ZAR / MRVZAR / WAKMRV. The running
--- total continues from each account's last total before the rebuilt days (this model's previous version).
+-- Hourly costs per account, converted to WAK at the hour's mean mid prices, carried forward from the last hour
+-- with quotes (null before the first quote): MRVZAR is ZAR per MRV and WAKMRV is MRV per WAK, so
+-- WAK = ZAR / MRVZAR / WAKMRV. The running total continues from each account's last total before the rebuilt
+-- days (this model's previous version).
 with
     accounts as (
         select a.account_id, a.owner_name, a.email, a.phone_number,
@@ -50,7 +51,7 @@ select
     i.call_cost_wak, i.data_cost_wak, i.total_cost_wak,
     cast(
         coalesce(c.accumulated, 0)
-        + sum(i.total_cost_wak) over (partition by i.account_id order by i.datetime rows unbounded preceding)
+        + coalesce(sum(i.total_cost_wak) over (partition by i.account_id order by i.datetime rows unbounded preceding), 0)
         as decimal(18, 6)
     ) as accumulated_cost_wak,
     cast(now() as timestamp) as created_at,
