@@ -24,7 +24,6 @@ class DataType:
     lexical: str | None
     strptime: str | None = None  # the text format of dates and timestamps
 
-
     def parse(self, raw: pl.Expr) -> pl.Expr:
         """Cast validated text to the typed value (null where the text does not fit)."""
         if self.polars == pl.String:
@@ -32,9 +31,7 @@ class DataType:
         if self.polars == pl.Date:
             return raw.str.to_date(self.strptime, strict=False)
         if self.polars == pl.Datetime("us"):
-            return raw.str.replace("T", " ", literal=True).str.to_datetime(
-                self.strptime, time_unit="us", strict=False
-            )
+            return raw.str.replace("T", " ", literal=True).str.to_datetime(self.strptime, time_unit="us", strict=False)
         if self.polars == pl.Boolean:
             lowered = raw.str.to_lowercase()
             return (

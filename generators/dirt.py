@@ -65,7 +65,7 @@ def tag(frame: pl.DataFrame, mask: np.ndarray | pl.Series, kind: str, detail: pl
 def has(frame: pl.DataFrame, kind: str) -> pl.Series:
     """Which rows carry `kind` of dirt."""
     name = PREFIX + kind
-    return frame.get_column(name) if name in frame.columns else pl.Series(name, [False] * len(frame))
+    return frame.get_column(name) if name in frame.columns else pl.Series(name, [False] * len(frame), pl.Boolean)
 
 
 def kinds(frame: pl.DataFrame) -> list[str]:

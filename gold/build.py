@@ -111,7 +111,12 @@ class GoldBuilder:
         inputs = {name: _state_of(self.lake, name) for name in model.reads}
         by_partition = {name for name in inputs if _partitioned_alike(model.table, name)}
         whole = {name: inputs[name]["version"] for name in sorted(inputs.keys() - by_partition)}
-        payload = {"sql": model.sql, "contract": repr(model.table), "macros": macros_sql(model.table.domain), "inputs": whole}
+        payload = {
+            "sql": model.sql,
+            "contract": repr(model.table),
+            "macros": macros_sql(model.table.domain),
+            "inputs": whole,
+        }
         fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         input_partitions = {
             name: {p: facts["version"] for p, facts in inputs[name].get("partitions", {}).items()}

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import duckdb
 
 import contracts
-
 from contracts.schema import Column, Table
 from pipelines.duck import scalar
 

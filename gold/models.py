@@ -56,9 +56,7 @@ def models() -> dict[str, Model]:
         sql = path.read_text()
         # a model carrying state forward reads its own previous version: that is not a dependency
         reads = (_tables_read(sql, path) | _declared(sql)) - {table.qualified_name}
-        references = {
-            contracts.parent(table, fk).qualified_name for fk in table.foreign_keys
-        } - {table.qualified_name}
+        references = {contracts.parent(table, fk).qualified_name for fk in table.foreign_keys} - {table.qualified_name}
         found[table.qualified_name] = Model(table, path, sql, tuple(sorted(reads)), tuple(sorted(references)))
     strays = sorted(set(GOLD_DIR.glob("*/*.sql")) - contracted - set(MACROS_DIR.glob("*.sql")))
     if strays:

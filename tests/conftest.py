@@ -134,7 +134,9 @@ def snapshot(lake: Lake, domain: str | None = "meters") -> dict[str, pl.DataFram
             rows = quarantine(lake, table.name, table.domain).drop("_run_id")
             tables[f"quarantine_{table.domain}.{table.name}"] = _sorted(rows)
         else:
-            tables[table.qualified_name] = _sorted(gold(lake, table.name, table.domain).drop("created_at", strict=False))
+            tables[table.qualified_name] = _sorted(
+                gold(lake, table.name, table.domain).drop("created_at", strict=False)
+            )
     return tables
 
 

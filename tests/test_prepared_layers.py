@@ -36,7 +36,9 @@ def atr_reference(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) 
     out = np.full(len(close), np.nan)
     if len(close) <= n:
         return out
-    ranges = [max(high[i] - low[i], abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1])) for i in range(1, len(close))]
+    ranges = [
+        max(high[i] - low[i], abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1])) for i in range(1, len(close))
+    ]
     value = float(np.mean(ranges[:n]))
     out[n] = value
     for i in range(n + 1, len(close)):
@@ -75,7 +77,10 @@ def test_bars_are_open_high_low_close_of_the_bid(lake: Lake) -> None:
     bars = gold(lake, "forex_ohlc_m1", "telecom").sort("datetime")
     first = bars.row(0, named=True)
     assert (first["open_price"], first["high_price"], first["low_price"], first["close_price"]) == (
-        18.1, 18.3, 17.9, 18.0
+        18.1,
+        18.3,
+        17.9,
+        18.0,
     )
     assert first["tick_count"] == 4 and bars["tick_count"].to_list() == [4, 1]
     assert bars["ema_8"].is_null().all()
@@ -135,7 +140,12 @@ def test_simultaneous_interactions_order_data_before_calls(lake: Lake) -> None:
     # at 10:00:30 the data event on tower 2 comes first: the run on tower 1 is 1,1,1 and closes there
     sessions = _sessions(lake, data, calls)
     assert sessions.select("tower_id", "interaction_count", "session_end", "closed_at").rows() == [
-        (1, 3, pl.Series(["2024-01-01 10:00:20"]).str.to_datetime()[0], pl.Series(["2024-01-01 10:00:30"]).str.to_datetime()[0])
+        (
+            1,
+            3,
+            pl.Series(["2024-01-01 10:00:20"]).str.to_datetime()[0],
+            pl.Series(["2024-01-01 10:00:30"]).str.to_datetime()[0],
+        )
     ]
 
 
@@ -164,7 +174,10 @@ def test_costs_and_wak_balances_by_hand(lake: Lake) -> None:
     run_telecom(lake)
     quarter = gold(lake, "cdr_usage_summary_15min", "telecom").sort("bucket_start")
     assert [str(t) for t in quarter["bucket_start"]] == [
-        "2024-01-01 10:00:00", "2024-01-01 10:15:00", "2024-01-01 10:30:00", "2024-01-01 12:00:00"
+        "2024-01-01 10:00:00",
+        "2024-01-01 10:15:00",
+        "2024-01-01 10:30:00",
+        "2024-01-01 12:00:00",
     ]
     assert [float(c) for c in quarter["total_cost_zar"]] == [49.0, 1.5, 0.5, 12.25]
     assert quarter["voice_calls"].to_list() == [0, 1, 0, 0] and quarter["video_calls"].to_list() == [0, 0, 1, 0]

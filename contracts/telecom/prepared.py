@@ -206,7 +206,9 @@ crm_user_balance_hourly = _prepared(
         Column("data_cost_wak", WAK, "data_cost_zar converted likewise.", nullable=True, min=0),
         Column("total_cost_wak", WAK, "total_cost_zar converted likewise.", nullable=True, min=0),
         Column(
-            "accumulated_cost_wak", WAK, "Running total of total_cost_wak for the account (hours without rates add 0).",
+            "accumulated_cost_wak",
+            WAK,
+            "Running total of total_cost_wak for the account (hours without rates add 0).",
             min=0,
         ),
         CREATED_AT,
@@ -214,9 +216,7 @@ crm_user_balance_hourly = _prepared(
     ],
     key=("account_id", "datetime"),
     checks=(
-        Check(
-            "accumulated_covers_hour", "accumulated_cost_wak >= coalesce(total_cost_wak, 0)", "Totals only grow."
-        ),
+        Check("accumulated_covers_hour", "accumulated_cost_wak >= coalesce(total_cost_wak, 0)", "Totals only grow."),
     ),
     partition=_day("datetime", sequential=True),
 )

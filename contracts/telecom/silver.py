@@ -149,7 +149,9 @@ forex_raw = _silver(
         _day("timestamp"),
     ],
     key=("pair_name", "timestamp"),
-    checks=(Check("ask_is_bid_plus_spread", "ask_price = bid_price + spread", "A quote's ask is its bid plus spread."),),
+    checks=(
+        Check("ask_is_bid_plus_spread", "ask_price = bid_price + spread", "A quote's ask is its bid plus spread."),
+    ),
     partition=Partition("day", "timestamp", "%Y-%m-%d"),
 )
 

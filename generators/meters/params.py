@@ -36,7 +36,6 @@ class MetersDirt(DirtRates):
     meter_duplicate: float = 0.01
 
 
-
 @dataclass(frozen=True)
 class MetersParams:
     meters: int = 100

@@ -119,8 +119,12 @@ def _data_usage(events: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         pl.Series("up_bytes", (up_median * rng.lognormal(0, 0.8, n)).astype(np.int64)),
         pl.Series("down_bytes", (down_median * rng.lognormal(0, 0.8, n)).astype(np.int64)),
         pl.Series("data_type", np.array(DATA_TYPES)[[DATA_TYPES.index(k) for k in kinds]][kind]),
-        pl.Series("ip_address", np.char.add("41.", np.char.add(np.char.add(np.char.add(ip[:, 0], "."), ip[:, 1]),
-                                                               np.char.add(".", ip[:, 2])))),  # fmt: skip
+        pl.Series(
+            "ip_address",
+            np.char.add(
+                "41.", np.char.add(np.char.add(np.char.add(ip[:, 0], "."), ip[:, 1]), np.char.add(".", ip[:, 2]))
+            ),
+        ),  # fmt: skip
         pl.Series("website_url", np.array(SITES)[rng.integers(0, len(SITES), n)]),
         pl.col("_ts").alias("event_datetime"),
         (pl.col("_ts") + pl.duration(seconds="_delay")).alias("_arrival"),

@@ -73,6 +73,6 @@ def _hour(params: TelecomParams, pair: str, hour: int) -> pl.DataFrame:
 def _price(column: str) -> pl.Expr:
     """Ten-thousandths as decimal text, e.g. 184512 -> 18.4512."""
     units = pl.col(column)
-    return (
-        (units // 10_000).cast(pl.String) + "." + (units % 10_000).cast(pl.String).str.zfill(4)
-    ).alias(f"{column}_price" if column != "spread" else column)
+    return ((units // 10_000).cast(pl.String) + "." + (units % 10_000).cast(pl.String).str.zfill(4)).alias(
+        f"{column}_price" if column != "spread" else column
+    )

@@ -68,9 +68,9 @@ def accounts(params: TelecomParams) -> pl.DataFrame:
             ),
             # mobile numbers: +27 6x, 7x, 8x and seven more digits, all different
             "phone_number": np.char.add("+27", (600_000_000 + rng.choice(250_000_000, n, replace=False)).astype(str)),
-            "street_address": np.char.add(np.char.add(rng.integers(1, 400, n).astype(str), " "), streets[
-                rng.integers(0, POOL, n)
-            ]),
+            "street_address": np.char.add(
+                np.char.add(rng.integers(1, 400, n).astype(str), " "), streets[rng.integers(0, POOL, n)]
+            ),
             "city": np.array([c[0] for c in CITIES])[city],
             "state": np.array([c[1] for c in CITIES])[city],
             "postal_code": np.array([c[2] for c in CITIES])[city],
