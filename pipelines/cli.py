@@ -76,11 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     meters.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
     meters.add_argument("--end", type=_date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
     meters.add_argument("--interval", type=_positive_int, default=60, help="minutes between readings (default 60)")
-    meters.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    meters.add_argument("--scale", type=_positive_float, default=1.0, help="factor on --meters (default 1)")
-    meters.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
-    meters.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
-    meters.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
+    _generator_options(meters, "--meters")
     meters.set_defaults(handler=_generate_meters)
     telecom = domains.add_parser(
         "telecom",
@@ -95,11 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     telecom.add_argument("--days", type=_positive_float, default=7.0, help="days of history (default 7)")
     telecom.add_argument("--minutes", type=_positive_int, default=None, help="append the next N minutes instead")
-    telecom.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    telecom.add_argument("--scale", type=_positive_float, default=1.0, help="factor on --subscribers (default 1)")
-    telecom.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
-    telecom.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
-    telecom.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
+    _generator_options(telecom, "--subscribers")
     telecom.set_defaults(handler=_generate_telecom)
 
     run = commands.add_parser(
@@ -178,6 +170,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--domain", choices=["meters", "telecom"], action="append", help="only this domain")
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
+    """What every generator takes: seed, scale, workers and dirty-data rates."""
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--scale", type=_positive_float, default=1.0, help=f"factor on {scaled} (default 1)")
+    parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
+    parser.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
 
 
 def _lake(args: argparse.Namespace) -> Lake:

@@ -22,7 +22,7 @@ from typing import Any
 
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
-from pipelines.run import Manifest, RunOptions, run
+from pipelines.run import Manifest, RunOptions, resolve_domains, run
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -37,6 +37,7 @@ def parse_interval(text: str) -> float:
 
 def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: str) -> int:
     """Run cycles until stopped (or one, with `once`); returns the exit code."""
+    resolve_domains(options.domains)  # a mistake in the options stops the service before it starts
     signal.signal(signal.SIGTERM, _interrupt)
     journal = lake.logs / "refresh.jsonl"
     cycle = 0

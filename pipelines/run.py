@@ -60,7 +60,7 @@ class Manifest:
 
 
 def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
-    domains = _domains(options.domains)
+    domains = resolve_domains(options.domains)
     with lake_lock(lake, command):
         run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         logs.setup(lake.logs / f"{run_id}.jsonl", quiet=options.quiet)
@@ -230,7 +230,7 @@ def _selected(selectors: tuple[str, ...], candidates: list[str], graph: dict[str
     return chosen & set(candidates)
 
 
-def _domains(requested: tuple[str, ...]) -> list[str]:
+def resolve_domains(requested: tuple[str, ...]) -> list[str]:
     unknown = [d for d in requested if d not in contracts.DOMAINS]
     if unknown:
         raise LakehouseError(f"unknown domain {unknown[0]!r}; domains: {', '.join(contracts.DOMAINS)}")

@@ -14,7 +14,18 @@ from pipelines.cli import main
 from pipelines.lake import Lake
 from pipelines.lock import lake_lock
 
-COMMANDS = [[], ["generate"], ["generate", "meters"], ["run"], ["sql"], ["docs"], ["models"], ["bench"]]
+COMMANDS = [
+    [],
+    ["generate"],
+    ["generate", "meters"],
+    ["generate", "telecom"],
+    ["run"],
+    ["refresh"],
+    ["sql"],
+    ["docs"],
+    ["models"],
+    ["bench"],
+]
 
 
 def lakehouse(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -45,6 +56,10 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         (["generate", "meters", "--dirt", "spike=lots"], "--dirt: 'spike=lots' needs a rate between 0 and 1"),
         (["generate", "meters", "--start", "2024-02-01", "--end", "2024-01-01"], "is before --start"),
         (["run", "--domain", "weather"], "unknown domain 'weather'"),
+        (["generate", "telecom", "--minutes", "5"], "--minutes appends to generated bronze; run `lakehouse generate"),
+        (["generate", "telecom", "--start", "yesterday"], "--start: 'yesterday' is not a time like 2024-01-01"),
+        (["refresh", "--every", "often"], "--every 'often': give a positive interval such as 30s, 5m or 1h"),
+        (["refresh", "--domain", "weather", "--once"], "unknown domain 'weather'"),
         (["sql", "select 1"], "no catalog at"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
