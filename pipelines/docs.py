@@ -42,7 +42,9 @@ def _table(table: Table) -> list[str]:
     lines = [f"### `{table.qualified_name}`", "", table.description, ""]
     lines.append(f"- Key: {', '.join(f'`{k}`' for k in table.key)}")
     if table.partition:
-        lines.append(f"- Partitioned by `{table.partition.column}` (from `{table.partition.source}`)")
+        spec = table.partition
+        carried = "; carries state from day to day, so a change rebuilds the days after it too" * spec.sequential
+        lines.append(f"- Partitioned by `{spec.column}` (from `{spec.source}`){carried}")
     if table.layer == "silver":
         lines.append(f"- Bronze: `data/bronze/{table.domain}/{table.name}/*.csv`")
     else:
