@@ -2,8 +2,9 @@
 
 The refresh service's promise is that a cycle costs what the new 5 minutes cost, not what the history costs. So
 besides generating and building the default week, the benchmark builds lakes holding 1 and 30 days of history
-(ending at 23:30, so that a cycle also rewrites a nearly full day) and times refresh cycles on each (a 5-minute batch appended, then `lakehouse refresh --once`). A cycle's time is
-the one the service itself reports (`seconds` in its JSON line), without the start of the Python process.
+(ending at 23:30, so that a cycle also rewrites a nearly full day) and times refresh cycles on each (a 5-minute
+batch appended, then `lakehouse refresh --once`). A cycle's time is the one the service itself reports (`seconds`
+in its JSON line), without the start of the Python process.
 """
 
 from __future__ import annotations
