@@ -55,17 +55,21 @@ def comparable(lake: Lake) -> dict:
     return {k: v for k, v in snapshot(lake, "telecom").items() if not k.startswith("quarantine_")}
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     cuts=st.lists(st.floats(0.05, 0.95), max_size=3),
     batch_cuts=st.lists(st.integers(1, 30), min_size=1, max_size=3, unique=True),
+    data=st.data(),
 )
-def test_random_batches_give_the_full_rebuild(telecom_generated: Path, tmp_path_factory, cuts, batch_cuts) -> None:
+def test_random_batches_give_the_full_rebuild(telecom_generated: Path, tmp_path_factory, cuts, batch_cuts, data):
+    """Feed files cut into pieces, delivered in batches, in arrival order or (a replayed backlog) any order."""
     files = pieces(telecom_generated, cuts)
     full = start_lake(telecom_generated, tmp_path_factory.mktemp("full") / "lake")
     for feed, name, text in files:
         write_bronze(full, feed, name, text, "telecom")
     run_telecom(full)
+    if data.draw(st.booleans(), label="out of order"):
+        files = data.draw(st.permutations(files), label="arrival")
     batched = start_lake(telecom_generated, tmp_path_factory.mktemp("batched") / "lake")
     bounds = sorted({min(c, len(files)) for c in batch_cuts} | {0, len(files)})
     for a, b in zip(bounds, bounds[1:]):
