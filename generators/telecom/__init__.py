@@ -15,8 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.schema import Table
 from contracts.telecom import silver
-from generators.core import TableFile, remember_parameters, rng_for, run_tasks
+from generators.core import TableFile, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import choose_malformed, duplicate, insert_copies, render, tag, untagged
 from generators.telecom.cdr import window_events
 from generators.telecom.forex import window_ticks
@@ -121,18 +122,18 @@ def _write_window(window: _Window) -> dict[str, tuple[bool, int]]:
     return {file.table.name: file.write(lake) for file in files}
 
 
-def _cdr_file(window: _Window, table, events: pl.DataFrame, amount: str, numeric: list[str]) -> TableFile:
+def _cdr_file(window: _Window, table: Table, events: pl.DataFrame, amount: str, numeric: list[str]) -> TableFile:
     """A CDR feed's window with its defects: negated amounts, broken lines, unknown subscribers, repeats."""
     dirt = window.params.dirt
     rng = rng_for(window.params.seed, table.name, window.start.isoformat(), window.end.isoformat())
     events = tag(untagged(events), events.get_column("_late"), "late", pl.lit("arrived hours after the event"))
-    negative = (rng.random(len(events)) < dirt.negative) & (events.get_column(amount).to_numpy() > 0)
+    negative = pick(rng, len(events), dirt.negative) & (events.get_column(amount).to_numpy() > 0)
     events = tag(events, negative, "negative").with_columns(
         pl.when(pl.lit(pl.Series(negative))).then(-pl.col(amount)).otherwise(pl.col(amount)).alias(amount)
     )
     events = choose_malformed(events, rng, dirt.malformed, numeric=True)
     stranger = pl.format("+2799{}", pl.col("msisdn").str.slice(-7)).alias("msisdn")
-    unknown = rng.random(len(events)) < dirt.unknown_msisdn
+    unknown = pick(rng, len(events), dirt.unknown_msisdn)
     events = insert_copies(events, unknown, "unknown_msisdn", pl.lit("msisdn not in crm_accounts"), [stranger])
     events = duplicate(events, rng, dirt.duplicate, pl.col("msisdn"))
     lines, ledger = render(events, table, rng, numeric=numeric)
