@@ -78,6 +78,9 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
         except LakehouseError as error:
             manifest.status, manifest.error = "failed", str(error)
             raise
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to the refresh service
+            manifest.status = "interrupted"
+            raise
         finally:
             shutil.rmtree(lake.tmp, ignore_errors=True)
             manifest.durations["total"] = round(time.monotonic() - started, 3)
