@@ -36,7 +36,8 @@ class GoldResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str | None = None
-    partitions_rebuilt: int | None = None
+    partitions_rebuilt: int | None = None  # partitions this build wrote (the others were linked)
+    rows_written: int | None = None  # rows in them
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,10 @@ class GoldBuilder:
             },
         )
         self._bind(model, self.lake.table_path(model.table))
-        rebuilt = len(plan.rebuild) if plan.rebuild is not None else None
-        return GoldResult(model.name, "built", self.run_id, rows, seconds, partitions_rebuilt=rebuilt)
+        fresh = [p for p in partitions.values() if p["version"] == self.run_id]
+        return GoldResult(
+            model.name, "built", self.run_id, rows, seconds, None, len(fresh), sum(p["rows"] for p in fresh)
+        )
 
     # -- what to build -------------------------------------------------------------------------------------------
 

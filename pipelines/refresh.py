@@ -1,8 +1,8 @@
 """The refresh service: `lakehouse refresh --every 5m` brings every layer up to date, cycle after cycle.
 
 Each cycle is one ordinary run (new bronze files into silver, stale gold partitions rebuilt) and prints one JSON
-line: files and rows in, loaded, quarantined, duplicates, gold rows rebuilt, duration and data lag (how long the
-oldest newly ingested file waited until its data was published). A bad file is quarantined like any other; a
+line: files and rows in, loaded, quarantined, duplicates, gold partitions and rows rewritten, duration and data
+lag (how long the oldest newly ingested file waited until its data was published). A bad file is quarantined like any other; a
 failed cycle is logged and tried again at the next one. SIGTERM or Ctrl-C stops the service at once: tables are
 published by an atomic rename, so stopping mid-cycle leaves the last published versions, and the next start
 finishes the work.
@@ -83,7 +83,8 @@ def _counts(manifest: Manifest) -> dict[str, Any]:
         "quarantined": sum(m["changes"]["quarantined"] for m in silver),
         "duplicates": sum(m["changes"]["duplicates"] for m in silver),
         "gold_models_built": len(gold),
-        "gold_partitions_rebuilt": sum(m.get("partitions_rebuilt") or 0 for m in gold),
+        "gold_partitions_rebuilt": sum(m["partitions_rebuilt"] for m in gold),
+        "gold_rows_written": sum(m["rows_written"] for m in gold),
         "data_lag_seconds": round(max(waited), 3) if waited else None,
     }
 
