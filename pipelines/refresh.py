@@ -2,10 +2,10 @@
 
 Each cycle is one ordinary run (new bronze files into silver, stale gold partitions rebuilt) and prints one JSON
 line: files and rows in, loaded, quarantined, duplicates, gold partitions and rows rewritten, duration and data
-lag (how long the oldest newly ingested file waited until its data was published). A bad file is quarantined like any other; a
-failed cycle is logged and tried again at the next one. SIGTERM or Ctrl-C stops the service at once: tables are
-published by an atomic rename, so stopping mid-cycle leaves the last published versions, and the next start
-finishes the work.
+lag (how long the oldest newly ingested file waited until its data was published). A bad file is quarantined like
+any other; a failed cycle is logged and tried again at the next one. SIGTERM or Ctrl-C stops the service at once:
+tables are published by an atomic rename, so stopping mid-cycle leaves the last published versions, and the next
+start finishes the work.
 """
 
 from __future__ import annotations
