@@ -68,7 +68,9 @@ class GoldBuilder:
         if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
         version_dir = store.new_version(self.run_id)
-        self._prepare_self_read(model, previous, plan.rebuild)
+        # where the rebuild starts (null: everything); a model carrying state reads the rest from its published
+        # version, or from the empty view that stands for it before its first build
+        self.con.execute("set variable rebuild_from = ?", [min(plan.rebuild) if plan.rebuild else None])
         try:
             partitions = self._materialise(model, version_dir, previous, plan.rebuild)
             failures = self._check(model, version_dir, plan.rebuild)
@@ -188,15 +190,6 @@ class GoldBuilder:
             self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
             return {"": {"rows": 0, "version": self.run_id}}
         return dict(sorted((kept | written).items()))
-
-    def _prepare_self_read(self, model: Model, previous: dict | None, rebuild: set[str] | None) -> None:
-        """Tell the model which partitions it rebuilds (`getvariable('rebuild_from')`, null for all of them) and
-        let it read the state it carries forward from its own published version (an empty one at first)."""
-        first = min(rebuild) if rebuild else None
-        self.con.execute("set variable rebuild_from = ?", [first])
-        if previous is None:
-            for statement in empty_view_sql(model.table):
-                self.con.execute(statement)
 
     def _check(self, model: Model, version_dir: Path, rebuild: set[str] | None) -> list:
         """Row checks on what was built (just the rebuilt partitions when the key fixes the partition), then
