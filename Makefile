@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) generate meters
 	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
+	$(BIN)/lakehouse --data-dir $(DATA) generate payments
 	$(BIN)/lakehouse --data-dir $(DATA) run
 
 test: $(STAMP)  ## the test suite

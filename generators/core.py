@@ -123,7 +123,7 @@ class TableFile:
         written = write_immutable(lake.bronze / rel, csv_bytes(self.lines, self.table))
         if len(self.ledger):
             ledger = self.ledger.with_columns(pl.lit(rel).alias("file")).select(list(LEDGER_SCHEMA))
-            target = lake.ledger / self.table.domain / self.table.name / f"{Path(self.name).stem}.csv"
+            target = lake.ledger / self.table.domain / self.table.name / self.name
             write_immutable(target, ledger.write_csv().encode())
         return written, len(self.lines)
 

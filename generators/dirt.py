@@ -81,8 +81,11 @@ def choose_malformed(frame: pl.DataFrame, rng: np.random.Generator, rate: float,
 
 
 def duplicate(frame: pl.DataFrame, rng: np.random.Generator, rate: float, detail: pl.Expr) -> pl.DataFrame:
-    """Repeat some rows right after themselves (a retransmission); only the copy is tagged."""
-    return insert_copies(frame, pick(rng, len(frame), rate), DUPLICATE, detail)
+    """Repeat some rows right after themselves (a retransmission); only the copy is tagged. Only rows without
+    other dirt are repeated, so that the copy is unambiguously the duplicate of a row silver keeps."""
+    tagged = [PREFIX + k for k in kinds(frame)]
+    clean = ~frame.select(pl.any_horizontal(tagged)).to_series().to_numpy() if tagged else True
+    return insert_copies(frame, pick(rng, len(frame), rate) & clean, DUPLICATE, detail)
 
 
 def insert_copies(

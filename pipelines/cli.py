@@ -93,6 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     telecom.add_argument("--minutes", type=_positive_int, default=None, help="append the next N minutes instead")
     _generator_options(telecom, "--subscribers")
     telecom.set_defaults(handler=_generate_telecom)
+    payments = domains.add_parser(
+        "payments",
+        parents=[common],
+        help="daily payment transactions (Batch Analytics Platform)",
+        description="Customers, cities, channels and a Hive-style folder of transactions per day "
+        "(transactions/date=YYYY-MM-DD/). Days already written are kept; new days are added.",
+    )
+    payments.add_argument("--date", type=_date, default=None, help="just this day (instead of --start/--end)")
+    payments.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
+    payments.add_argument("--end", type=_date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
+    payments.add_argument("--per-day", type=_positive_int, default=500, help="transactions a day (default 500)")
+    payments.add_argument("--customers", type=_positive_int, default=1_000, help="customers (default 1000)")
+    _generator_options(payments, "--per-day")
+    payments.set_defaults(handler=_generate_payments)
 
     run = commands.add_parser(
         "run",
@@ -217,6 +231,19 @@ def _generate_telecom(args: argparse.Namespace) -> int:
     lake = _lake(args)
     _start_generate_log(lake)
     _report_generated("telecom", generate(lake, params, args.workers, args.minutes))
+    return 0
+
+
+def _generate_payments(args: argparse.Namespace) -> int:
+    from generators.payments import PaymentsDirt, PaymentsParams, generate
+
+    start, end = (args.date, args.date) if args.date else (args.start, args.end)
+    params = PaymentsParams(
+        start, end, args.per_day, args.customers, args.seed, args.scale, PaymentsDirt.parse(args.dirt, args.clean)
+    )
+    lake = _lake(args)
+    _start_generate_log(lake)
+    _report_generated("payments", generate(lake, params, args.workers))
     return 0
 
 

@@ -118,7 +118,7 @@ def gold(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
 
 
 def ledger(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
-    paths = sorted((lake.ledger / domain / table).glob("*.csv"))
+    paths = sorted((lake.ledger / domain / table).rglob("*.csv"))
     return pl.concat([pl.read_csv(p, schema_overrides={"line": pl.Int64, "detail": pl.String}) for p in paths])
 
 

@@ -1,0 +1,153 @@
+"""Payments: the star schema of the seed's warehouse and the daily KPIs its dashboard shows."""
+
+from contracts.payments.silver import AMOUNT, CHANNELS, DELAY_BUCKETS, FEE, REGIONS, REVENUE, SEGMENTS, STATUSES
+from contracts.schema import DATE, FLOAT, INT, STRING, Audit, Check, Column, ForeignKey, Partition, Table, decimal
+
+TOTAL = decimal(18, 2)
+TOTAL_REVENUE = decimal(24, 6)
+
+
+def _gold(name: str, description: str, columns: list[Column], key: tuple[str, ...], **kw) -> Table:
+    return Table("gold", "payments", name, description, tuple(columns), key, **kw)
+
+
+def _fk(column: str, table: str) -> ForeignKey:
+    return ForeignKey((column,), table, (column,))
+
+
+dim_date = _gold(
+    "dim_date",
+    "One calendar day from the first to the last transaction.",
+    [
+        Column("date_key", INT, "yyyymmdd."),
+        Column("full_date", DATE, "The day."),
+        Column("day", INT, "Day of month.", min=1, max=31),
+        Column("month", INT, "Month.", min=1, max=12),
+        Column("quarter", INT, "Quarter.", min=1, max=4),
+        Column("year", INT, "Year."),
+        Column("weekday_flag", INT, "1 Monday to Friday, 0 at the weekend.", min=0, max=1),
+    ],
+    key=("date_key",),
+)
+
+dim_channel = _gold(
+    "dim_channel",
+    "One payment channel and its fee.",
+    [
+        Column("channel_key", INT, "Stable channel number."),
+        Column("channel_name", STRING, "Channel.", allowed=CHANNELS),
+        Column("fee_percent", FEE, "Fee, percent.", min=0, max=100),
+    ],
+    key=("channel_key",),
+)
+
+dim_customer = _gold(
+    "dim_customer",
+    "One customer.",
+    [
+        Column("customer_key", INT, "The number in the customer id (C00042 -> 42)."),
+        Column("customer_id", STRING, "Customer id."),
+        Column("customer_name", STRING, "Name."),
+        Column("segment", STRING, "Segment.", allowed=SEGMENTS),
+    ],
+    key=("customer_key",),
+)
+
+dim_city = _gold(
+    "dim_city",
+    "One city.",
+    [
+        Column("city_key", INT, "Stable city number."),
+        Column("city_name", STRING, "City."),
+        Column("state", STRING, "State."),
+        Column("region", STRING, "Region.", allowed=REGIONS),
+    ],
+    key=("city_key",),
+)
+
+fact_transactions = _gold(
+    "fact_transactions",
+    "One transaction with its keys, outcome, processing time and revenue.",
+    [
+        Column("transaction_id", STRING, "Transaction id."),
+        Column("date_key", INT, "Day of the transaction."),
+        Column("customer_key", INT, "Customer."),
+        Column("channel_key", INT, "Channel."),
+        Column("city_key", INT, "City."),
+        Column("amount", AMOUNT, "Amount.", min=0.01),
+        Column("status", STRING, "Outcome.", allowed=STATUSES),
+        Column("processing_time", FLOAT, "Seconds.", min=0),
+        Column("processing_delay_bucket", STRING, "fast, medium or slow.", allowed=DELAY_BUCKETS),
+        Column("revenue", REVENUE, "amount x fee_percent / 100."),
+        Column("transaction_date", STRING, "YYYY-MM-DD, the partition."),
+    ],
+    key=("transaction_id",),
+    foreign_keys=(
+        _fk("date_key", "dim_date"),
+        _fk("customer_key", "dim_customer"),
+        _fk("channel_key", "dim_channel"),
+        _fk("city_key", "dim_city"),
+    ),
+    partition=Partition("transaction_date", "transaction_date", "%Y-%m-%d"),
+)
+
+_KPIS = [
+    Column("transactions", INT, "Transactions.", min=1),
+    Column("total_revenue", TOTAL_REVENUE, "Revenue of successful transactions.", min=0),
+    Column("failure_rate", FLOAT, "Failed / all transactions.", min=0, max=1),
+    Column("avg_processing_time", FLOAT, "Mean seconds.", min=0),
+    Column("total_revenue_ma7", FLOAT, "Mean daily total_revenue over this day and the 6 before.", min=0),
+    Column("failure_rate_ma7", FLOAT, "Failed / all over this day and the 6 before.", min=0, max=1),
+    Column("avg_processing_time_ma7", FLOAT, "Mean seconds over this day and the 6 before.", min=0),
+]
+_MA_NOTE = " Moving averages cover the 7 calendar days ending on the row's day (days with transactions)."
+
+
+def _kpis(name: str, by: list[Column], grain: str) -> Table:
+    dimensions = [c.name for c in by]
+    return _gold(
+        name,
+        f"One day{grain}: the dashboard's KPIs and their 7-day moving averages." + _MA_NOTE,
+        [Column("full_date", DATE, "Day."), *by, *_KPIS],
+        key=("full_date", *dimensions),
+        checks=(Check("rates_in_range", "failure_rate_ma7 between 0 and 1", "Rates are fractions."),),
+        audits=(
+            Audit(
+                "revenue_adds_up",
+                f"select 1 from (select sum(total_revenue) r from gold_payments.{name}) k, "
+                "(select coalesce(sum(revenue), 0) r from gold_payments.fact_transactions where status = 'success') "
+                "f where k.r <> f.r",
+                "KPI revenue equals the revenue of successful facts.",
+            ),
+        ),
+    )
+
+
+agg_daily_kpis = _kpis("agg_daily_kpis", [], "")
+agg_daily_channel_kpis = _kpis(
+    "agg_daily_channel_kpis", [Column("channel_name", STRING, "Channel.", allowed=CHANNELS)], " and channel"
+)
+agg_daily_city_kpis = _kpis(
+    "agg_daily_city_kpis",
+    [
+        Column("city_name", STRING, "City."),
+        Column("state", STRING, "State."),
+        Column("region", STRING, "Region.", allowed=REGIONS),
+    ],
+    " and city",
+)
+agg_daily_segment_kpis = _kpis(
+    "agg_daily_segment_kpis", [Column("segment", STRING, "Segment.", allowed=SEGMENTS)], " and customer segment"
+)
+
+TABLES = (
+    dim_date,
+    dim_channel,
+    dim_customer,
+    dim_city,
+    fact_transactions,
+    agg_daily_kpis,
+    agg_daily_channel_kpis,
+    agg_daily_city_kpis,
+    agg_daily_segment_kpis,
+)

@@ -1,0 +1,219 @@
+"""The payments generator (Batch Analytics Platform): customers, cities, channels and daily transactions.
+
+Transactions go to Hive-style daily folders, `transactions/date=YYYY-MM-DD/transactions.csv`, so DuckDB, Spark and
+BI tools read the day as a column. A day's transactions are a pure function of the seed and the day, so any
+day can be generated (or generated again) alone, and the output does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from faker import Faker
+
+from contracts.payments import silver
+from generators.core import TableFile, pick, remember_parameters, rng_for, run_tasks
+from generators.dirt import DirtRates, choose_malformed, duplicate, render, tag, untagged
+from pipelines.errors import LakehouseError
+from pipelines.lake import Lake
+
+# channel -> (id, fee percent, share of transactions, median amount, median seconds to process, failure rate)
+CHANNELS = {
+    "Credit Card": (1, "2.50", 0.30, 2_400.0, 1.6, 0.09),
+    "Debit Card": (2, "1.00", 0.25, 1_300.0, 1.2, 0.10),
+    "UPI": (3, "0.50", 0.35, 450.0, 0.6, 0.08),
+    "Net Banking": (4, "1.50", 0.10, 3_800.0, 3.4, 0.15),
+}
+CITIES = (
+    ("Mumbai", "Maharashtra", "West"), ("Pune", "Maharashtra", "West"), ("Ahmedabad", "Gujarat", "West"),
+    ("Delhi", "Delhi", "North"), ("Jaipur", "Rajasthan", "North"), ("Lucknow", "Uttar Pradesh", "North"),
+    ("Chandigarh", "Chandigarh", "North"), ("Bengaluru", "Karnataka", "South"), ("Chennai", "Tamil Nadu", "South"),
+    ("Hyderabad", "Telangana", "South"), ("Kochi", "Kerala", "South"), ("Kolkata", "West Bengal", "East"),
+    ("Patna", "Bihar", "East"), ("Bhubaneswar", "Odisha", "East"), ("Bhopal", "Madhya Pradesh", "Central"),
+    ("Nagpur", "Maharashtra", "Central"),
+)  # fmt: skip
+SEGMENTS = {"Retail": 0.70, "SME": 0.22, "Corporate": 0.08}
+SEGMENT_AMOUNT = {"Retail": 1.0, "SME": 2.5, "Corporate": 6.0}
+HOURLY = np.array([1, 1, 1, 1, 1, 2, 4, 6, 8, 9, 9, 9, 9, 9, 8, 8, 8, 9, 10, 10, 9, 7, 4, 2], dtype=float)
+
+
+@dataclass(frozen=True)
+class PaymentsDirt(DirtRates):
+    """Rates of feed defects per transaction row."""
+
+    duplicate: float = 0.01
+    non_positive: float = 0.005
+    unknown_status: float = 0.004
+    unknown_channel: float = 0.004
+    missing_id: float = 0.003
+    malformed: float = 0.003
+
+
+@dataclass(frozen=True)
+class PaymentsParams:
+    start: dt.date = dt.date(2024, 1, 1)
+    end: dt.date = dt.date(2024, 12, 31)  # inclusive
+    per_day: int = 500
+    customers: int = 1_000
+    seed: int = 42
+    scale: float = 1.0  # factor on per_day
+    dirt: PaymentsDirt = field(default_factory=PaymentsDirt)
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise LakehouseError(f"--end {self.end} is before --start {self.start}")
+        if self.transactions_per_day < 1 or self.customers < 1:
+            raise LakehouseError("--per-day times --scale, and --customers, must be at least 1")
+
+    @property
+    def transactions_per_day(self) -> int:
+        return round(self.per_day * self.scale)
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+@dataclass(frozen=True)
+class _Task:
+    root: str
+    params: PaymentsParams
+    days: tuple[dt.date, ...]
+
+
+def generate(lake: Lake, params: PaymentsParams, workers: int) -> dict[str, dict[str, int]]:
+    """Write the reference files and every day's transactions that are not there yet (a day's file, once
+    written, is never rewritten: `--start/--end` and `--date` only add days)."""
+    remember_parameters(lake, "payments", asdict(params), extendable={"start", "end"})
+    totals: dict[str, dict[str, int]] = {}
+    for file in _reference_files(params):
+        _count(totals, file.table.name, *file.write(lake))
+    todo = [d for d in params.days() if not _day_path(lake, d).exists()]
+    for _ in range(len(params.days()) - len(todo)):
+        _count(totals, "transactions", False, 0)
+    months: dict[tuple[int, int], list[dt.date]] = {}
+    for day in todo:
+        months.setdefault((day.year, day.month), []).append(day)
+    tasks = [_Task(str(lake.root), params, tuple(days)) for days in months.values()]
+    for counts in run_tasks(_write_days, tasks, workers, desc="generate payments"):
+        for written, rows in counts:
+            _count(totals, "transactions", written, rows)
+    return totals
+
+
+def _count(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:
+    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
+    entry["written" if written else "present"] += 1
+    entry["rows"] += rows
+
+
+def _day_path(lake: Lake, day: dt.date) -> Path:
+    return lake.bronze_dir("payments", "transactions") / f"date={day.isoformat()}" / "transactions.csv"
+
+
+@cache
+def customers(params: PaymentsParams) -> pl.DataFrame:
+    rng = rng_for(params.seed, "payments", "customers")
+    fake = Faker("en_IN")
+    fake.seed_instance(params.seed)
+    names = np.array([fake.name() for _ in range(min(params.customers, 400))])
+    segments = list(SEGMENTS)
+    return pl.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(1, params.customers + 1)],
+            "customer_name": names[rng.integers(0, len(names), params.customers)],
+            "segment": np.array(segments)[rng.choice(len(segments), params.customers, p=list(SEGMENTS.values()))],
+            "home_city": np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), params.customers)],
+        }
+    )
+
+
+def _reference_files(params: PaymentsParams) -> list[TableFile]:
+    frames = {
+        silver.channels: pl.DataFrame(
+            {
+                "channel_id": [c[0] for c in CHANNELS.values()],
+                "channel_name": list(CHANNELS),
+                "fee_percent": [c[1] for c in CHANNELS.values()],
+            }
+        ),
+        silver.cities: pl.DataFrame(
+            {
+                "city_id": list(range(1, len(CITIES) + 1)),
+                "city": [c[0] for c in CITIES],
+                "state": [c[1] for c in CITIES],
+                "region": [c[2] for c in CITIES],
+            }
+        ),
+        silver.customers: customers(params),
+    }
+    files = []
+    for table, frame in frames.items():
+        lines, ledger = render(untagged(frame), table, rng_for(params.seed, table.name), numeric=[])
+        files.append(TableFile(table, f"{table.name}.csv", lines, ledger))
+    return files
+
+
+def _write_days(task: _Task) -> list[tuple[bool, int]]:
+    lake = Lake(Path(task.root))
+    results = []
+    for day in task.days:
+        rows = _feed_defects(task.params, day_transactions(task.params, day), day)
+        lines, ledger = render(rows, silver.transactions, rng_for(task.params.seed, "render", day), ["amount"])
+        name = f"date={day.isoformat()}/transactions.csv"
+        results.append(TableFile(silver.transactions, name, lines, ledger).write(lake))
+    return results
+
+
+def day_transactions(params: PaymentsParams, day: dt.date) -> pl.DataFrame:
+    """One day's transactions, in time order, as the seed describes them: 4 channels, about 90 % success."""
+    rng = rng_for(params.seed, "payments", day.isoformat())
+    n = params.transactions_per_day
+    people = customers(params)
+    names = list(CHANNELS)
+    channel = rng.choice(len(names), n, p=[CHANNELS[c][2] for c in names])
+    spec = np.array([CHANNELS[c][3:] for c in names])[channel]  # median amount, median seconds, failure rate
+    who = rng.integers(0, len(people), n)
+    segment_factor = np.array([SEGMENT_AMOUNT[s] for s in people["segment"]])[who]
+    away = rng.random(n) < 0.15
+    city = np.where(away, np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)], people["home_city"][who])
+    hour = rng.choice(24, n, p=HOURLY / HOURLY.sum())
+    seconds = np.sort(hour * 3600 + rng.integers(0, 3600, n))
+    midnight = dt.datetime.combine(day, dt.time())
+    return untagged(
+        pl.DataFrame(
+            {
+                "transaction_id": [f"T{day:%Y%m%d}{i:05d}" for i in range(1, n + 1)],
+                "transaction_ts": [midnight + dt.timedelta(seconds=int(s)) for s in seconds],
+                "customer_id": people["customer_id"].to_numpy()[who],
+                "city": city,
+                "channel": np.array(names)[channel],
+                "amount": np.round(spec[:, 0] * segment_factor * rng.lognormal(0, 0.7, n), 2),
+                "status": np.where(rng.random(n) < spec[:, 2], "failed", "success"),
+                "processing_time": np.round(spec[:, 1] * rng.lognormal(0, 0.45, n), 3),
+            }
+        ).with_columns(pl.col("amount").cast(pl.Decimal(12, 2)))
+    )
+
+
+def _feed_defects(params: PaymentsParams, rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The seed's validation has something to catch: bad amounts, statuses, channels, missing ids, repeats."""
+    dirt, n = params.dirt, len(rows)
+    rng = rng_for(params.seed, "payments-dirt", day.isoformat())
+    changes = {
+        "non_positive": (pl.lit(0).cast(pl.Decimal(12, 2)) - pl.col("amount"), "amount"),
+        "unknown_status": (pl.lit("pending"), "status"),
+        "unknown_channel": (pl.lit("Wallet"), "channel"),
+        "missing_id": (pl.lit(None, pl.String), "transaction_id"),
+    }
+    for kind, (value, column) in changes.items():
+        mask = pick(rng, n, getattr(dirt, kind))
+        rows = tag(rows, mask, kind).with_columns(
+            pl.when(pl.lit(pl.Series(mask))).then(value).otherwise(pl.col(column)).alias(column)
+        )
+    rows = choose_malformed(rows, rng, dirt.malformed, numeric=True)
+    return duplicate(rows, rng, dirt.duplicate, pl.col("transaction_id"))

@@ -1,0 +1,137 @@
+"""Payments: daily Hive-style bronze, the seed's cleaning and enrichment, the star schema and its KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from generators.payments import PaymentsDirt, PaymentsParams, generate
+from pipelines.lake import Lake
+from pipelines.run import RunOptions, run
+from tests.conftest import gold, ledger, quarantine, silver, write_bronze
+from tests.test_generator import digests
+
+SMALL_PAYMENTS = PaymentsParams(
+    start=dt.date(2024, 1, 1),
+    end=dt.date(2024, 1, 10),
+    per_day=80,
+    customers=50,
+    seed=5,
+    dirt=PaymentsDirt.parse(
+        "duplicate=0.03,non_positive=0.03,unknown_status=0.03,unknown_channel=0.03,missing_id=0.03,malformed=0.03"
+    ),  # fmt: skip
+)
+
+
+def run_payments(lake: Lake) -> object:
+    return run(lake, RunOptions(domains=("payments",), threads=2), "test")
+
+
+@pytest.fixture(scope="module")
+def payments_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    lake = Lake(tmp_path_factory.mktemp("payments"))
+    generate(lake, SMALL_PAYMENTS, workers=1)
+    run_payments(lake)
+    return lake
+
+
+def test_a_day_is_the_same_alone_in_a_range_or_with_more_workers(payments_lake: Lake, tmp_path: Path) -> None:
+    alone = Lake(tmp_path / "alone")
+    generate(alone, replace(SMALL_PAYMENTS, start=dt.date(2024, 1, 4), end=dt.date(2024, 1, 4)), workers=1)
+    day = "bronze/payments/transactions/date=2024-01-04/transactions.csv"
+    assert digests(alone.root)[day] == digests(payments_lake.root)[day]
+    two = Lake(tmp_path / "two")
+    generate(two, SMALL_PAYMENTS, workers=2)
+    assert {k: v for k, v in digests(two.root).items()} == {
+        k: v for k, v in digests(payments_lake.root).items() if k.startswith(("bronze/", "_ledger/"))
+    }
+
+
+def test_bronze_is_hive_partitioned_by_date(payments_lake: Lake) -> None:
+    pattern = str(payments_lake.bronze_dir("payments", "transactions") / "*" / "*.csv")
+    days = duckdb.sql(f"select distinct date from read_csv('{pattern}', hive_partitioning = true) order by 1")
+    assert [str(d) for (d,) in days.fetchall()] == [f"2024-01-{d:02d}" for d in range(1, 11)]
+    ids = silver(payments_lake, "transactions", "payments")["transaction_id"]
+    assert ids.str.contains(r"^T202401\d{2}\d{5}$").all()
+
+
+def test_silver_catches_exactly_what_the_ledger_says_was_injected(payments_lake: Lake) -> None:
+    injected = ledger(payments_lake, "transactions", "payments")
+    rejected = quarantine(payments_lake, "transactions", "payments").select(
+        pl.col("_source_file").alias("file"), pl.col("_source_line").alias("line"), "disposition", "failed_rules"
+    )
+    assert set(injected["kind"].str.split(";").explode()) >= {
+        "duplicate", "non_positive", "unknown_status", "unknown_channel", "missing_id"
+    }  # fmt: skip
+    caught = injected.join(rejected, on=["file", "line"], how="left")
+    assert caught["disposition"].null_count() == 0
+    assert (caught.filter(pl.col("kind") == "duplicate")["disposition"] == "duplicate").all()
+    assert (caught.filter(pl.col("kind") != "duplicate")["disposition"] == "invalid").all()
+    assert rejected.join(injected, on=["file", "line"], how="anti").is_empty()
+    rules = caught.filter(pl.col("kind") == "missing_id")["failed_rules"].explode()
+    assert "transaction_id:not_null" in rules.to_list()
+
+
+def test_enrichment_follows_the_seed(payments_lake: Lake) -> None:
+    rows = silver(payments_lake, "transactions", "payments")
+    fees = {"Credit Card": Decimal("2.50"), "Debit Card": Decimal("1.00"), "UPI": Decimal("0.50"),
+            "Net Banking": Decimal("1.50")}  # fmt: skip
+    for row in rows.iter_rows(named=True):
+        assert row["fee_percent"] == fees[row["channel"]]
+        assert row["revenue"] == row["amount"] * row["fee_percent"] / 100
+        seconds = row["processing_time"]
+        assert row["processing_delay_bucket"] == ("fast" if seconds < 1 else "medium" if seconds < 3 else "slow")
+    assert 0.8 < (rows["status"] == "success").mean() < 0.97
+    by_channel = rows.group_by("channel").agg(pl.col("processing_time").median()).sort("processing_time")
+    assert by_channel["channel"].to_list()[0] == "UPI" and by_channel["channel"].to_list()[-1] == "Net Banking"
+
+
+def test_star_schema_keys_and_rows(payments_lake: Lake) -> None:
+    facts = gold(payments_lake, "fact_transactions", "payments")
+    assert len(facts) == len(silver(payments_lake, "transactions", "payments"))
+    dates = gold(payments_lake, "dim_date", "payments").sort("date_key")
+    assert dates["date_key"].to_list()[0] == 20240101 and len(dates) == 10
+    assert dates.filter(pl.col("full_date") == dt.date(2024, 1, 6))["weekday_flag"].item() == 0  # a Saturday
+    assert set(facts["channel_key"]) <= set(gold(payments_lake, "dim_channel", "payments")["channel_key"])
+
+
+HEADER = "transaction_id,transaction_ts,customer_id,city,channel,amount,status,processing_time\n"
+
+
+def test_kpis_and_moving_averages_by_hand(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    reference = Lake(tmp_path / "reference")
+    generate(reference, replace(SMALL_PAYMENTS, end=SMALL_PAYMENTS.start), workers=1)
+    for table in ("channels", "cities", "customers"):
+        path = reference.bronze_dir("payments", table) / f"{table}.csv"
+        write_bronze(lake, table, f"{table}.csv", path.read_bytes(), "payments")
+    city = silver_city(reference)
+    days = {
+        "2024-01-01": [("100.00", "UPI", "success", "0.5"), ("200.00", "Credit Card", "failed", "1.5")],
+        "2024-01-03": [("50.00", "Credit Card", "success", "2.5"), ("10.00", "UPI", "success", "3.5")],
+    }
+    for day, rows in days.items():
+        lines = [f"T{day.replace('-', '')}{i:05d},{day} 10:00:0{i},C00001,{city},{c},{a},{s},{t}"
+                 for i, (a, c, s, t) in enumerate(rows, 1)]  # fmt: skip
+        write_bronze(lake, "transactions", f"date={day}/transactions.csv", HEADER + "\n".join(lines) + "\n", "payments")
+    run(lake, RunOptions(domains=("payments",), threads=2), "test")
+    kpis = gold(lake, "agg_daily_kpis", "payments").sort("full_date")
+    first, third = kpis.row(0, named=True), kpis.row(1, named=True)
+    assert first["total_revenue"] == Decimal("0.5")  # 100 x 0.5 %; the failed card payment earns nothing
+    assert first["failure_rate"] == 0.5 and first["avg_processing_time"] == 1.0
+    assert third["total_revenue"] == Decimal("1.3")  # 50 x 2.5 % + 10 x 0.5 %
+    assert third["total_revenue_ma7"] == pytest.approx(0.9) and third["failure_rate_ma7"] == 0.25
+    assert third["avg_processing_time_ma7"] == 2.0
+    channel = gold(lake, "agg_daily_channel_kpis", "payments").filter(pl.col("channel_name") == "UPI").sort("full_date")
+    assert channel["avg_processing_time"].to_list() == [0.5, 3.5] and channel["avg_processing_time_ma7"][1] == 2.0
+
+
+def silver_city(lake: Lake) -> str:
+    customers = (lake.bronze_dir("payments", "customers") / "customers.csv").read_text().splitlines()
+    return customers[1].split(",")[-1]
