@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild these gold models: MODEL, MODEL+ (and downstream), +MODEL (and upstream)",
     )
     run.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze")
+    run.add_argument(
+        "--date",
+        type=_date,
+        default=None,
+        help="reprocess this day: read its Hive-style bronze folder (date=YYYY-MM-DD) again, even if changed, "
+        "and replace its rows in silver and gold",
+    )
     run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
     run.add_argument(
         "--threads", type=_positive_int, default=None, help="threads for silver and gold (default: all cores)"
@@ -272,6 +279,7 @@ def _run(args: argparse.Namespace) -> int:
         tuple(args.layer or ("silver", "gold")),
         args.threads,
         args.memory_limit,
+        date=args.date.isoformat() if args.date else None,
     )
     manifest = run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))
     return 0 if manifest.status != "failed" else 1

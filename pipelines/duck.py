@@ -49,6 +49,7 @@ def connect(lake: Lake, threads: int | None = None, memory_limit: str | None = N
     temp = lake.tmp / "duckdb"
     temp.mkdir(parents=True, exist_ok=True)
     con.execute(f"set temp_directory = '{temp}'")
+    con.execute("set parquet_metadata_cache = true")  # models and checks read the same files again and again
     if threads:
         con.execute(f"set threads = {int(threads)}")
     if memory_limit:

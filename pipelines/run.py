@@ -40,6 +40,7 @@ class RunOptions:
     threads: int | None = None
     memory_limit: str | None = None
     quiet: bool = False  # log to the run's JSON file only, not to stderr
+    date: str | None = None  # reprocess this day (YYYY-MM-DD) from its Hive-style bronze folders
 
 
 @dataclass
@@ -70,6 +71,8 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
             _timed(manifest, "recover", lambda: recover(lake))
             if "silver" in options.layers:
                 _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest))
+                if options.date:
+                    _check_reprocessed(lake, domains, options.date, manifest)
             if "gold" in options.layers:
                 _timed(manifest, "gold", lambda: _run_gold(lake, run_id, domains, options, manifest))
             _timed(manifest, "catalog", lambda: catalog.refresh(lake))
@@ -118,12 +121,29 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
             table = tables[name]
             parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
             job = SilverJob(
-                lake, table, run_id, parents, derivation_for(table), options.full_refresh, progress, options.threads
+                lake,
+                table,
+                run_id,
+                parents,
+                derivation_for(table),
+                options.full_refresh,
+                progress,
+                options.threads,
+                options.date,
             )
             result = job.run()
             manifest.inputs += [{"table": table.qualified_name, **f} for f in result.inputs]
             manifest.silver[table.qualified_name] = _silver_entry(result)
             _log_silver(result)
+
+
+def _check_reprocessed(lake: Lake, domains: list[str], date: str, manifest: Manifest) -> None:
+    if not any(f"={date}/" in f["file"] for f in manifest.inputs):
+        folders = ", ".join(str(lake.bronze / d) for d in domains)
+        raise LakehouseError(
+            f"--date {date}: no bronze folder named <column>={date} under {folders}; --date reprocesses a day of "
+            "Hive-style bronze (e.g. transactions/date=2024-03-01/)"
+        )
 
 
 def _current_rows(lake: Lake, table: Table) -> tuple[str, pl.DataFrame]:

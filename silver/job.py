@@ -38,6 +38,11 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
+# Small files are validated together, a batch at a time: per-file overhead would dominate daily files of 500 rows.
+SMALL_FILE_BYTES = 8 * 2**20
+BATCH_BYTES = 64 * 2**20
+BATCH_FILES = 64  # several batches, so that threads share the work
+BATCH_ROWS = 1_000_000
 SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
@@ -66,8 +71,12 @@ class SilverJob:
         full_refresh: bool = False,
         progress: Progress | None = None,
         threads: int | None = None,
+        reprocess: str | None = None,
     ):
         self.lake, self.table, self.run_id = lake, table, run_id
+        # a partition (a day) to rebuild from its bronze files, read again even if they changed (Hive-style
+        # folders such as date=2024-03-01 say which files hold it)
+        self.reprocess = reprocess
         self.parents = {name: frame for name, (_, frame) in parents.items()}
         self.parent_versions = {name: version for name, (version, _) in parents.items()}
         self.derivation = derivation
@@ -79,12 +88,15 @@ class SilverJob:
         self.columns = [c.name for c in table.source_columns]
         self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # (file, line) loaded from quarantine
         self.set_aside_count = itertools.count()
+        self.stage_count = itertools.count()
 
     def run(self) -> SilverResult:
         started = time.monotonic()
         bronze_dir = self.lake.bronze_dir(self.table.domain, self.table.name)
         present = {f.rel: f for f in discover(self.lake.bronze, bronze_dir)}
         ingested = dict(self.previous["files"]) if self.previous else {}
+        self.redo = {rel for rel in present if self.reprocess and f"={self.reprocess}/" in rel}
+        ingested = {rel: facts for rel, facts in ingested.items() if rel not in self.redo}
         check_unchanged(ingested, present)
         new_files = [f for rel, f in present.items() if rel not in ingested]
         parents_changed = self.previous is not None and self.previous["parent_versions"] != self.parent_versions
@@ -93,7 +105,10 @@ class SilverJob:
 
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
-        inputs = self._in_threads(self._ingest, new_files, f"silver {self.table.name}", "file")
+        batches = _batches(new_files)
+        inputs = [
+            f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
+        ]
         ingested.update({facts["file"]: facts for facts in inputs})
         if parents_changed:
             self._recheck_orphans()
@@ -138,32 +153,48 @@ class SilverJob:
 
     # -- new bronze files ----------------------------------------------------------------------------------------
 
-    def _ingest(self, file: BronzeFile) -> dict[str, Any]:
-        reader = BronzeReader(file.path, self.columns)
-        for number, raw in enumerate(reader):
-            checked = validate(raw, self.table, self.parents)
-            rules = checked.get_column(RULES)
-            ok = rules.list.len() == 0
-            self._set_aside(q.invalid_rows(raw, rules, file.rel, self.run_id, self.table))
-            # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
-            contested = pl.struct(list(self.table.key)).is_duplicated()
-            valid = (
-                checked.with_columns(pl.lit(file.rel).alias(q.FILE), raw.get_column(LINE), strip_terminators(raw[RAW]))
-                .filter(ok)
-                .drop(RULES)
-                .with_columns(pl.when(contested).then(pl.col(RAW)).alias(RAW))
+    def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
+        """Read a batch of files (one large file, or many small ones checked together) and stage their rows."""
+        facts, pending, rows = [], [], 0
+        first = q.part_name(files[0].rel).removesuffix(".parquet")
+        for file in files:
+            reader = BronzeReader(file.path, self.columns)
+            for raw in reader:
+                pending.append(raw.with_columns(pl.lit(file.rel).alias(q.FILE)))
+                rows += len(raw)
+                if rows >= BATCH_ROWS or len(files) == 1:  # a large file: one chunk at a time
+                    self._check(pl.concat(pending), f"{first}-{next(self.stage_count)}")
+                    pending, rows = [], 0
+            facts.append(
+                {
+                    "file": file.rel,
+                    "sha256": reader.facts.sha256,
+                    "bytes": reader.facts.bytes,
+                    "rows": reader.facts.rows,
+                    "mtime_ns": file.mtime_ns,
+                    "header_ok": reader.header_ok or reader.facts.rows == 0,
+                    "ingested_by": self.run_id,
+                }
             )
-            self._stage(valid, f"{q.part_name(file.rel).removesuffix('.parquet')}-{number}")
-        facts = reader.facts
-        return {
-            "file": file.rel,
-            "sha256": facts.sha256,
-            "bytes": facts.bytes,
-            "rows": facts.rows,
-            "mtime_ns": file.mtime_ns,
-            "header_ok": reader.header_ok or facts.rows == 0,
-            "ingested_by": self.run_id,
-        }
+        if pending:
+            self._check(pl.concat(pending), f"{first}-{next(self.stage_count)}")
+        return facts
+
+    def _check(self, raw: pl.DataFrame, name: str) -> None:
+        """Validate raw records (of one or more files); set aside the invalid, stage the valid as `name`."""
+        checked = validate(raw, self.table, self.parents)
+        rules = checked.get_column(RULES)
+        ok = rules.list.len() == 0
+        self._set_aside(q.invalid_rows(raw, rules, self.run_id, self.table))
+        # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
+        contested = pl.struct(list(self.table.key)).is_duplicated()
+        valid = (
+            checked.with_columns(raw.get_column(q.FILE), raw.get_column(LINE), strip_terminators(raw[RAW]))
+            .filter(ok)
+            .drop(RULES)
+            .with_columns(pl.when(contested).then(pl.col(RAW)).alias(RAW))
+        )
+        self._stage(valid, name)
 
     def _stage(self, valid: pl.DataFrame, name: str) -> None:
         """Write valid rows aside, split by partition, until every new row has been read."""
@@ -186,7 +217,10 @@ class SilverJob:
 
     def _recheck_orphans(self) -> None:
         """Validate again the rows quarantined for a missing parent; stage those that now pass."""
+        redone = {q.part_name(rel) for rel in self.redo}
         for part in sorted((self.previous_dir / QUARANTINE).glob("*.parquet")):
+            if part.name in redone:  # its file is read again anyway
+                continue
             waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
             if waiting.is_empty():
                 continue
@@ -205,6 +239,8 @@ class SilverJob:
         """Merge staged rows into their partitions; returns every partition of the version with its row count and
         the version that last wrote it (gold rebuilds only partitions whose version changed)."""
         existing = dict(self.previous["partitions"]) if self.previous else {}
+        if self.redo:
+            existing.pop(self.reprocess, None)  # rebuilt from its files alone
         if self.table.partition and existing.get(WHOLE, {}).get("rows") == 0:
             existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
         staged = {p.name.replace("_whole", WHOLE) for p in self.staging.iterdir()} if self.staging.exists() else set()
@@ -251,10 +287,11 @@ class SilverJob:
             bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
             return self._write(partition, number, self._settle(bucket.collect()))
 
-        ranges = self._bucket_ranges(rows) if size > BUCKET_ROWS else [(None, None)]
+        if size <= BUCKET_ROWS:
+            return settle(0, None, None)
+        ranges = self._bucket_ranges(rows)
         with ThreadPoolExecutor(self.threads) as pool:
-            settled = list(pool.map(settle, range(len(ranges)), *zip(*ranges)))
-        return sum(settled)
+            return sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))
 
     def _write(self, partition: str, number: int, silver: pl.DataFrame) -> int:
         directory = self._partition_dir(self.version_dir, partition)
@@ -324,16 +361,27 @@ class SilverJob:
         released = {q.part_name(source): frames for source, frames in self.released.items()}
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
+        for rel in self.redo:  # read again: their rows are set aside afresh
+            current.pop(q.part_name(rel), None)
         for name in current.keys() - staged.keys() - released.keys():
             os.link(current[name], target / name)
-        for name in staged.keys() | released.keys():
+
+        def write(name: str) -> None:
+            parts = [pl.read_parquet(p) for p in staged.get(name, [])]
+            if name not in current and name not in released:  # a new file's rows: nothing to reconcile
+                pl.concat(parts, how="vertical_relaxed").sort(LINE).write_parquet(target / name, compression="zstd")
+                return
             kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=q.schema(self.table))
             for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
                 kept = kept.join(rows, on=[q.FILE, LINE], how="anti")
-            frames = [kept, *(pl.read_parquet(p) for p in staged.get(name, []))]
-            rows = pl.concat(frames, how="vertical_relaxed").unique([q.FILE, LINE], keep="last", maintain_order=True)
+            rows = pl.concat([kept, *parts], how="vertical_relaxed").unique(
+                [q.FILE, LINE], keep="last", maintain_order=True
+            )
             if not rows.is_empty():
                 rows.sort(LINE).write_parquet(target / name, compression="zstd")
+
+        for name in sorted(staged.keys() | released.keys()):
+            write(name)
         if not any(target.iterdir()):
             pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
 
@@ -353,3 +401,19 @@ class SilverJob:
                 "was not published and the previous one stays current; please report this as a bug"
             )
         return totals
+
+
+def _batches(files: list[BronzeFile]) -> list[list[BronzeFile]]:
+    """Each large file alone; small ones together (up to BATCH_FILES and BATCH_BYTES a batch), in path order."""
+    batches: list[list[BronzeFile]] = []
+    size = 0
+    for file in sorted(files, key=lambda f: f.rel):
+        last = batches[-1] if batches else None
+        small = file.bytes <= SMALL_FILE_BYTES
+        joins = small and last and last[0].bytes <= SMALL_FILE_BYTES and len(last) < BATCH_FILES
+        if not joins or size + file.bytes > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(file)
+        size += file.bytes
+    return batches

@@ -41,13 +41,12 @@ def part_name(source_file: str) -> str:
     return hashlib.sha1(source_file.encode()).hexdigest()[:16] + ".parquet"
 
 
-def invalid_rows(raw: pl.DataFrame, rules: pl.Series, source_file: str, run_id: str, table: Table) -> pl.DataFrame:
-    """Quarantine rows for the raw records whose rule list is not empty."""
+def invalid_rows(raw: pl.DataFrame, rules: pl.Series, run_id: str, table: Table) -> pl.DataFrame:
+    """Quarantine rows for the raw records (with their source file) whose rule list is not empty."""
     failed = rules.list.len() > 0
     return (
         raw.filter(failed)
         .with_columns(
-            pl.lit(source_file).alias(FILE),
             strip_terminators(pl.col(RAW)).alias(RAW),
             pl.lit(INVALID).alias(DISPOSITION),
             rules.filter(failed).alias("failed_rules"),

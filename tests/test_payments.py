@@ -135,3 +135,42 @@ def test_kpis_and_moving_averages_by_hand(tmp_path: Path) -> None:
 def silver_city(lake: Lake) -> str:
     customers = (lake.bronze_dir("payments", "customers") / "customers.csv").read_text().splitlines()
     return customers[1].split(",")[-1]
+
+
+def state(lake: Lake, layer: str, table: str) -> dict:
+    import json
+
+    return json.loads((lake.root / "_state" / layer / "payments" / f"{table}.json").read_text())
+
+
+def test_reprocessing_a_day_replaces_exactly_that_day(payments_lake: Lake, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import assert_same, snapshot
+
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(payments_lake.root, lake.root, symlinks=True)
+    day = lake.bronze_dir("payments", "transactions") / "date=2024-01-05" / "transactions.csv"
+    lines = day.read_text().splitlines(keepends=True)
+    day.write_text("".join(lines[:-10]))  # a corrected file for the day, ten rows shorter
+    before = {
+        t: state(lake, layer, t)["partitions"]
+        for layer, t in (("silver", "transactions"), ("gold", "fact_transactions"))
+    }
+    run(lake, RunOptions(domains=("payments",), threads=2, date="2024-01-05"), "test")
+    for (layer, table), old in zip((("silver", "transactions"), ("gold", "fact_transactions")), before.values()):
+        new = state(lake, layer, table)["partitions"]
+        changed = {p for p in new if new[p]["version"] != old[p]["version"]}
+        assert changed == {"2024-01-05"}, (table, changed)  # other days untouched, not recomputed
+    facts = gold(lake, "fact_transactions", "payments")
+    assert len(facts.filter(pl.col("transaction_date") == "2024-01-05")) < len(
+        gold(payments_lake, "fact_transactions", "payments").filter(pl.col("transaction_date") == "2024-01-05")
+    )
+    reprocessed = snapshot(lake, "payments")
+    run(lake, RunOptions(domains=("payments",), threads=2, date="2024-01-05"), "test")
+    assert_same(snapshot(lake, "payments"), reprocessed)  # idempotent
+    fresh = Lake(tmp_path / "fresh")
+    shutil.copytree(lake.bronze, fresh.bronze)
+    shutil.copytree(lake.ledger, fresh.ledger)
+    run_payments(fresh)
+    assert_same(snapshot(fresh, "payments"), reprocessed)  # as if the corrected file had always been there

@@ -103,6 +103,20 @@ _KPIS = [
 _MA_NOTE = " Moving averages cover the 7 calendar days ending on the row's day (days with transactions)."
 
 
+agg_kpis_by_grain = _gold(
+    "agg_kpis_by_grain",
+    "One day overall (grain 'day'), or one day and one channel, customer segment or city: the KPIs of every "
+    "grain in one pass, which the four agg_daily_*kpis tables select from." + _MA_NOTE,
+    [
+        Column("full_date", DATE, "Day."),
+        Column("grain", STRING, "What the row is broken down by.", allowed=("day", "channel", "segment", "city")),
+        Column("item", STRING, "The channel name, segment or city_key; 'all' for grain 'day'."),
+        *_KPIS,
+    ],
+    key=("full_date", "grain", "item"),
+)
+
+
 def _kpis(name: str, by: list[Column], grain: str) -> Table:
     dimensions = [c.name for c in by]
     return _gold(
@@ -146,6 +160,7 @@ TABLES = (
     dim_customer,
     dim_city,
     fact_transactions,
+    agg_kpis_by_grain,
     agg_daily_kpis,
     agg_daily_channel_kpis,
     agg_daily_city_kpis,

@@ -1,4 +1,5 @@
--- The dashboard's KPIs per day, overall and by channel, customer segment and city, in one pass (grouping sets):
+-- The dashboard's KPIs per day, overall and by channel, customer segment and city, in one pass (grouping sets);
+-- agg_kpis_by_grain stores them, and the agg_daily_*kpis tables select their grain from it:
 -- revenue of successful transactions, failure rate, mean processing time, and each over the 7 calendar days
 -- ending on the row's day (rates and means over the window's transactions; revenue as the mean daily total).
 create or replace macro daily_kpis() as table
@@ -23,7 +24,7 @@ with
         group by grouping sets ((full_date), (full_date, channel_name), (full_date, segment), (full_date, city_key))
     )
 select
-    full_date, channel_name, segment, city_key, grain, transactions,
+    full_date, grain, coalesce(channel_name, segment, cast(city_key as varchar), 'all') as item, transactions,
     cast(total_revenue as decimal(24, 6)) as total_revenue,
     failed / transactions as failure_rate,
     seconds / transactions as avg_processing_time,

@@ -1,4 +1,3 @@
--- depends_on: gold_payments.fact_transactions gold_payments.dim_channel gold_payments.dim_customer
-select full_date, segment, * exclude (full_date, grain, channel_name, segment, city_key)
-from daily_kpis()
+select full_date, item as segment, * exclude (full_date, grain, item)
+from gold_payments.agg_kpis_by_grain
 where grain = 'segment'
