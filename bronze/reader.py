@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from pipelines.retry import injected_failure, with_retries
+
 CHUNK_BYTES = 64 * 1024 * 1024
 BOM = "\ufeff"
 # One field preceded by its separator: a quoted field with doubled inner quotes, or an unquoted one.
@@ -62,30 +64,35 @@ class BronzeReader:
         digest = hashlib.sha256()
         carry = b""
         next_line = 1
-        with open(self.path, "rb") as handle:
-            while True:
-                block = handle.read(self.chunk_bytes)
-                digest.update(block)
-                self.facts.bytes += len(block)
-                final = not block
-                data = carry + block
-                if not final:
-                    cut = data.rfind(b"\n") + 1
-                    data, carry = data[:cut], data[cut:]
-                    if not data:
-                        continue
-                lines, undecodable = split_lines(data, final)
-                if next_line == 1 and len(lines):
-                    self._read_header(lines[0])
-                    data = data[data.find(b"\n") + 1 :] if len(lines) > 1 else b""
-                    lines, undecodable, next_line = lines.slice(1), undecodable[1:], 2
-                if len(lines):
-                    yield self._records(data, lines, undecodable, next_line)
-                    next_line += len(lines)
-                if final:
-                    break
+        while True:
+            block = with_retries(lambda: self._read_block(self.facts.bytes), f"reading {self.path}")
+            digest.update(block)
+            self.facts.bytes += len(block)
+            final = not block
+            data = carry + block
+            if not final:
+                cut = data.rfind(b"\n") + 1
+                data, carry = data[:cut], data[cut:]
+                if not data:
+                    continue
+            lines, undecodable = split_lines(data, final)
+            if next_line == 1 and len(lines):
+                self._read_header(lines[0])
+                data = data[data.find(b"\n") + 1 :] if len(lines) > 1 else b""
+                lines, undecodable, next_line = lines.slice(1), undecodable[1:], 2
+            if len(lines):
+                yield self._records(data, lines, undecodable, next_line)
+                next_line += len(lines)
+            if final:
+                break
         self.facts.sha256 = digest.hexdigest()
         self.facts.rows = max(next_line - 2, 0)
+
+    def _read_block(self, offset: int) -> bytes:
+        injected_failure()
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(self.chunk_bytes)
 
     def _read_header(self, line: str) -> None:
         names = next(csv.reader([_strip_terminator(line).removeprefix(BOM)]), [])

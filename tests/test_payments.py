@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -174,3 +177,24 @@ def test_reprocessing_a_day_replaces_exactly_that_day(payments_lake: Lake, tmp_p
     shutil.copytree(lake.ledger, fresh.ledger)
     run_payments(fresh)
     assert_same(snapshot(fresh, "payments"), reprocessed)  # as if the corrected file had always been there
+
+
+def lakehouse(lake: Lake, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(lake.root), *args]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
+
+
+def test_transient_read_errors_are_retried_then_reported(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    generate(lake, replace(SMALL_PAYMENTS, end=dt.date(2024, 1, 2)), workers=1)
+    flaky = lakehouse(lake, "run", "--domain", "payments", "--threads", "1", env={"LAKEHOUSE_FAIL_READS": "2"})
+    assert flaky.returncode == 0, flaky.stderr
+    assert flaky.stderr.count("failed (Input/output error (injected)); trying again") == 2
+    day = lake.bronze_dir("payments", "transactions") / "date=2024-01-03" / "transactions.csv"
+    write_bronze(lake, "transactions", "date=2024-01-03/transactions.csv", HEADER, "payments")
+    broken = lakehouse(lake, "run", "--domain", "payments", "--threads", "1", env={"LAKEHOUSE_FAIL_READS": "3"})
+    assert broken.returncode == 2
+    assert broken.stderr.strip().splitlines()[-1] == (
+        f"lakehouse: error: reading {day} failed 3 times (Input/output error (injected)); check the disk or "
+        "share, then run again"
+    )
