@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DASHBOARD_STAMP := $(VENV)/.installed-dashboard
+PORT ?= 8501
 SCALE ?= 1
 DATA ?= data
 
-.PHONY: pipeline test bench docs clean distclean
+.PHONY: pipeline test bench docs dashboard clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +16,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(DASHBOARD_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dashboard]'
+	touch $(DASHBOARD_STAMP)
+
 pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) generate meters
 	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
 	$(BIN)/lakehouse --data-dir $(DATA) generate payments
 	$(BIN)/lakehouse --data-dir $(DATA) run
 
-test: $(STAMP)  ## the test suite
+test: $(DASHBOARD_STAMP)  ## the test suite (with the dashboard's optional dependencies)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 20,000 subscribers for a week)
 	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
+
+dashboard: $(DASHBOARD_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
+	$(BIN)/lakehouse --data-dir $(DATA) dashboard --port $(PORT)
 
 docs: $(STAMP)  ## write the data dictionary to data/docs/data-dictionary.md
 	$(BIN)/lakehouse --data-dir $(DATA) docs

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 
@@ -150,6 +151,16 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--threads", type=_positive_int, default=None, help="threads (default: all cores)")
     refresh.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (default 2GB)")
     refresh.set_defaults(handler=_refresh)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        parents=[common],
+        help="serve the payments dashboard on 127.0.0.1",
+        description="Serve the interactive payments dashboard (Streamlit) over the gold tables. Needs the optional "
+        "dependencies: pip install -e '.[dashboard]', or `make dashboard`.",
+    )
+    dashboard.add_argument("--port", type=_positive_int, default=8501, help="port (default 8501)")
+    dashboard.set_defaults(handler=_dashboard)
 
     sql = commands.add_parser(
         "sql",
@@ -292,6 +303,23 @@ def _refresh(args: argparse.Namespace) -> int:
     every = parse_interval(args.every)
     options = RunOptions(tuple(args.domain), threads=args.threads, memory_limit=args.memory_limit)
     return serve(_lake(args), options, every, args.once, " ".join(["lakehouse", *sys.argv[1:]]))
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise LakehouseError(
+            "the dashboard needs its optional dependencies: pip install -e '.[dashboard]', or run `make dashboard`"
+        )
+    lake = _lake(args)
+    if not lake.catalog.exists():
+        raise LakehouseError(f"no catalog at {lake.catalog}; run `lakehouse generate payments` and `lakehouse run`")
+    app = Path(__file__).parent / "dashboard" / "app.py"
+    streamlit = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1"]
+    options = ["--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    os.environ[DATA_DIR_ENV] = str(lake.root)
+    os.execv(sys.executable, [*streamlit, *options])
 
 
 def _sql(args: argparse.Namespace) -> int:

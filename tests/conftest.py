@@ -11,6 +11,8 @@ import pytest
 
 from generators import telecom
 from generators.meters import MetersDirt, MetersParams, generate
+from generators.payments import PaymentsDirt, PaymentsParams
+from generators.payments import generate as generate_payments
 from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 
@@ -61,6 +63,31 @@ def telecom_copy(telecom_generated: Path, tmp_path: Path) -> Lake:
 
 def run_telecom(lake: Lake, **options) -> object:
     return run(lake, RunOptions(domains=("telecom",), threads=2, **options), "test")
+
+
+SMALL_PAYMENTS = PaymentsParams(
+    start=dt.date(2024, 1, 1),
+    end=dt.date(2024, 1, 10),
+    per_day=80,
+    customers=50,
+    seed=5,
+    dirt=PaymentsDirt.parse(
+        "duplicate=0.03,non_positive=0.03,unknown_status=0.03,unknown_channel=0.03,missing_id=0.03,malformed=0.03"
+    ),  # fmt: skip
+)
+
+
+def run_payments(lake: Lake) -> object:
+    return run(lake, RunOptions(domains=("payments",), threads=2), "test")
+
+
+@pytest.fixture(scope="session")
+def payments_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """A small payments lake, generated and built; copy it (symlinks=True) before changing anything."""
+    lake = Lake(tmp_path_factory.mktemp("payments"))
+    generate_payments(lake, SMALL_PAYMENTS, workers=1)
+    run_payments(lake)
+    return lake
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,8 @@ COMMANDS = [
     ["docs"],
     ["models"],
     ["bench"],
+    ["dashboard"],
+    ["generate", "payments"],
 ]
 
 

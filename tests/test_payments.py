@@ -14,34 +14,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from generators.payments import PaymentsDirt, PaymentsParams, generate
+from generators.payments import generate
 from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
-from tests.conftest import gold, ledger, quarantine, silver, write_bronze
+from tests.conftest import SMALL_PAYMENTS, gold, ledger, quarantine, run_payments, silver, write_bronze
 from tests.test_generator import digests
-
-SMALL_PAYMENTS = PaymentsParams(
-    start=dt.date(2024, 1, 1),
-    end=dt.date(2024, 1, 10),
-    per_day=80,
-    customers=50,
-    seed=5,
-    dirt=PaymentsDirt.parse(
-        "duplicate=0.03,non_positive=0.03,unknown_status=0.03,unknown_channel=0.03,missing_id=0.03,malformed=0.03"
-    ),  # fmt: skip
-)
-
-
-def run_payments(lake: Lake) -> object:
-    return run(lake, RunOptions(domains=("payments",), threads=2), "test")
-
-
-@pytest.fixture(scope="module")
-def payments_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake(tmp_path_factory.mktemp("payments"))
-    generate(lake, SMALL_PAYMENTS, workers=1)
-    run_payments(lake)
-    return lake
 
 
 def test_a_day_is_the_same_alone_in_a_range_or_with_more_workers(payments_lake: Lake, tmp_path: Path) -> None:

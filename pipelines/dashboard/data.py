@@ -1,0 +1,126 @@
+"""What the payments dashboard shows, as DuckDB queries over the gold star schema.
+
+Every number uses the definitions of the gold KPI tables (`gold/macros/payments.sql`): revenue of successful
+transactions, failed / all, mean processing seconds, and 7-day moving averages over the 7 calendar days ending on
+each day. Filters apply to the facts through their dimensions, so any combination of region, state, city,
+channel and segment works; moving averages are computed before the date range is applied, so the first day of
+a range averages the days before it, as the gold tables do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+DIMENSIONS = {"region": "y.region", "state": "y.state", "city": "y.city_name", "channel": "c.channel_name",
+              "segment": "u.segment"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    regions: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    by: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        chosen = {"region": self.regions, "state": self.states, "city": self.cities, "channel": self.channels,
+                  "segment": self.segments}  # fmt: skip
+        object.__setattr__(self, "by", chosen)
+
+    def where(self) -> tuple[str, list]:
+        """A SQL condition on the joined facts (without dates) and its parameters."""
+        clauses, parameters = ["true"], []
+        for name, values in self.by.items():
+            if values:
+                clauses.append(f"{DIMENSIONS[name]} in ({', '.join('?' * len(values))})")
+                parameters += list(values)
+        return " and ".join(clauses), parameters
+
+
+FACTS = """
+    from gold_payments.fact_transactions f
+    join gold_payments.dim_channel c using (channel_key)
+    join gold_payments.dim_customer u using (customer_key)
+    join gold_payments.dim_city y using (city_key)
+"""
+
+
+class DashboardData:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        return self.con.execute("select min(full_date), max(full_date) from gold_payments.dim_date").fetchall()[0]
+
+    def options(self, column: str, filters: Filters = Filters()) -> list[str]:
+        """Values of a dimension that the other, broader filters allow (for cascading region > state > city)."""
+        narrower = {"region": (), "state": ("region",), "city": ("region", "state")}.get(column, ())
+        scoped = Filters(**{f"{n}s" if n != "city" else "cities": filters.by[n] for n in narrower})
+        condition, parameters = scoped.where()
+        sql = f"select distinct {DIMENSIONS[column]} as v {FACTS} where {condition} order by v"
+        return [v for (v,) in self.con.execute(sql, parameters).fetchall()]
+
+    def daily(self, filters: Filters) -> pl.DataFrame:
+        """One row per day in the range: the KPIs and their 7-day moving averages."""
+        condition, parameters = filters.where()
+        sql = f"""
+            with daily as (
+                select cast(f.transaction_date as date) as full_date, count(*) as transactions,
+                    coalesce(sum(f.revenue) filter (where f.status = 'success'), 0) as total_revenue,
+                    count(*) filter (where f.status = 'failed') as failed,
+                    sum(f.processing_time) as seconds
+                {FACTS}
+                where {condition}
+                group by all
+            )
+            select full_date, transactions, cast(total_revenue as double) as total_revenue,
+                failed / transactions as failure_rate, seconds / transactions as avg_processing_time,
+                avg(cast(total_revenue as double)) over w as total_revenue_ma7,
+                sum(failed) over w / sum(transactions) over w as failure_rate_ma7,
+                sum(seconds) over w / sum(transactions) over w as avg_processing_time_ma7
+            from daily
+            window w as (order by full_date range between interval 6 days preceding and current row)
+            qualify full_date between coalesce(?, full_date) and coalesce(?, full_date)
+            order by full_date
+        """
+        return self.con.sql(sql, params=[*parameters, filters.start, filters.end]).pl()
+
+    def kpis(self, filters: Filters) -> dict[str, float]:
+        """Total revenue of successful transactions, failure rate and mean processing time over the range."""
+        condition, parameters = filters.where()
+        sql = f"""
+            select count(*) as transactions,
+                cast(coalesce(sum(f.revenue) filter (where f.status = 'success'), 0) as double) as total_revenue,
+                count(*) filter (where f.status = 'failed') / count(*) as failure_rate,
+                avg(f.processing_time) as avg_processing_time
+            {FACTS}
+            where {condition} and cast(f.transaction_date as date) between coalesce(?, date '0001-01-01')
+                and coalesce(?, date '9999-12-31')
+        """
+        row = self.con.sql(sql, params=[*parameters, filters.start, filters.end]).pl().row(0, named=True)
+        return row
+
+    def breakdown(self, dimension: str, limit: int | None, filters: Filters) -> pl.DataFrame:
+        """The KPIs by one dimension (channel comparison, top items by revenue)."""
+        condition, parameters = filters.where()
+        sql = f"""
+            select {DIMENSIONS[dimension]} as item, count(*) as transactions,
+                cast(coalesce(sum(f.revenue) filter (where f.status = 'success'), 0) as double) as total_revenue,
+                count(*) filter (where f.status = 'failed') / count(*) as failure_rate,
+                avg(f.processing_time) as avg_processing_time
+            {FACTS}
+            where {condition} and cast(f.transaction_date as date) between coalesce(?, date '0001-01-01')
+                and coalesce(?, date '9999-12-31')
+            group by all
+            order by total_revenue desc, item
+            {f"limit {int(limit)}" if limit else ""}
+        """
+        return self.con.sql(sql, params=[*parameters, filters.start, filters.end]).pl()

@@ -1,0 +1,159 @@
+"""The payments dashboard shows what the gold tables hold: through its query layer, through Streamlit's own
+app-testing API, and in a real headless Chromium."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.dashboard.data import DashboardData, Filters
+from pipelines.lake import Lake
+from tests.conftest import gold
+
+APP = Path(__file__).resolve().parents[1] / "pipelines" / "dashboard" / "app.py"
+KPI_COLUMNS = ["full_date", "transactions", "total_revenue", "failure_rate", "avg_processing_time",
+               "total_revenue_ma7", "failure_rate_ma7", "avg_processing_time_ma7"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(payments_lake: Lake) -> DashboardData:
+    return DashboardData(duckdb.connect(str(payments_lake.catalog), read_only=True))
+
+
+def as_gold(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(KPI_COLUMNS).with_columns(pl.col("total_revenue").cast(pl.Float64)).sort("full_date")
+
+
+@pytest.mark.parametrize(
+    "filters, table, where",
+    [
+        (Filters(), "agg_daily_kpis", None),
+        (Filters(channels=("UPI",)), "agg_daily_channel_kpis", ("channel_name", "UPI")),
+        (Filters(segments=("SME",)), "agg_daily_segment_kpis", ("segment", "SME")),
+        (Filters(cities=("Pune",)), "agg_daily_city_kpis", ("city_name", "Pune")),
+        (Filters(start=dt.date(2024, 1, 4), end=dt.date(2024, 1, 8)), "agg_daily_kpis", None),
+    ],
+)
+def test_trends_equal_the_gold_kpi_tables(data, payments_lake: Lake, filters: Filters, table: str, where) -> None:
+    expected = gold(payments_lake, table, "payments")
+    if where:
+        expected = expected.filter(pl.col(where[0]) == where[1])
+    if filters.start:
+        expected = expected.filter(pl.col("full_date").is_between(filters.start, filters.end))
+    assert_frame_equal(data.daily(filters).select(KPI_COLUMNS), as_gold(expected), check_exact=False, rel_tol=1e-9)
+
+
+def test_kpis_with_combined_filters_equal_the_facts(data, payments_lake: Lake) -> None:
+    facts = gold(payments_lake, "fact_transactions", "payments")
+    cities = gold(payments_lake, "dim_city", "payments")
+    channels = gold(payments_lake, "dim_channel", "payments")
+    rows = (
+        facts.join(cities, on="city_key")
+        .join(channels, on="channel_key")
+        .filter(pl.col("region").is_in(["North", "West"]), pl.col("channel_name") != "UPI")
+        .filter(pl.col("transaction_date").is_between(pl.lit("2024-01-03"), pl.lit("2024-01-09")))
+    )
+    filters = Filters(dt.date(2024, 1, 3), dt.date(2024, 1, 9), regions=("North", "West"),
+                      channels=("Credit Card", "Debit Card", "Net Banking"))  # fmt: skip
+    kpis = data.kpis(filters)
+    assert kpis["transactions"] == len(rows) > 0
+    assert kpis["total_revenue"] == pytest.approx(float(rows.filter(pl.col("status") == "success")["revenue"].sum()))
+    assert kpis["failure_rate"] == pytest.approx((rows["status"] == "failed").mean())
+    assert kpis["avg_processing_time"] == pytest.approx(rows["processing_time"].mean())
+    top = data.breakdown("city", 3, filters)
+    assert len(top) == 3 and top["total_revenue"].is_sorted(descending=True)
+
+
+def test_filters_cascade_from_region_to_state_to_city(data, payments_lake: Lake) -> None:
+    cities = gold(payments_lake, "dim_city", "payments")
+    north = cities.filter(pl.col("region") == "North")
+    assert set(data.options("state", Filters(regions=("North",)))) <= set(north["state"])
+    assert set(data.options("city", Filters(regions=("North",)))) <= set(north["city_name"])
+    assert set(data.options("city", Filters(states=("Maharashtra",)))) <= {"Mumbai", "Pune", "Nagpur"}
+    assert len(data.options("region")) > 1
+
+
+def expected_metrics(payments_lake: Lake, channel: str | None = None) -> list[str]:
+    from pipelines.dashboard.app import rate, revenue, seconds
+
+    facts = gold(payments_lake, "fact_transactions", "payments")
+    if channel:
+        key = gold(payments_lake, "dim_channel", "payments").filter(pl.col("channel_name") == channel)["channel_key"]
+        facts = facts.filter(pl.col("channel_key") == key.item())
+    earned = float(facts.filter(pl.col("status") == "success")["revenue"].sum())
+    return [revenue(earned), rate((facts["status"] == "failed").mean()), seconds(facts["processing_time"].mean())]
+
+
+def test_the_streamlit_page_shows_the_gold_numbers(payments_lake: Lake, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LAKEHOUSE_DATA", str(payments_lake.root))
+    page = AppTest.from_file(str(APP), default_timeout=60)
+    page.run()
+    assert not page.exception
+    assert [m.value for m in page.metric] == expected_metrics(payments_lake)
+    channel = next(m for m in page.sidebar.multiselect if m.label == "Channel")
+    channel.select("UPI").run()
+    assert [m.value for m in page.metric] == expected_metrics(payments_lake, "UPI")
+    region = next(m for m in page.sidebar.multiselect if m.label == "Region")
+    region.select("South").run()
+    states = next(m for m in page.sidebar.multiselect if m.label == "State")
+    assert set(states.options) <= {"Karnataka", "Tamil Nadu", "Telangana", "Kerala"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium")
+def test_the_dashboard_renders_its_kpis_in_headless_chromium(payments_lake: Lake) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port()
+    command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(payments_lake.root), "dashboard",
+               "--port", str(port)]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.2)
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        driver.get(f"http://127.0.0.1:{port}/")
+        metric = '[data-testid="stMetricValue"]'
+        WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, metric)) == 3)
+        assert [e.text for e in driver.find_elements(By.CSS_SELECTOR, metric)] == expected_metrics(payments_lake)
+        assert "Payments analytics" in driver.page_source
+    finally:
+        if driver:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=10)
