@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.lake import Lake
@@ -72,6 +73,18 @@ def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
     _print(report, out)
     shutil.rmtree(scratch, ignore_errors=True)
     return report
+
+
+def domain_cli(domain: str, scale: float, workers: int) -> Callable[..., list[str]]:
+    """`lakehouse` command lines for a scratch lake; generating the domain gets the benchmark's scale and workers."""
+
+    def cli(lake: Path, *args: str) -> list[str]:
+        command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(lake), *args]
+        if args[:2] == ("generate", domain):
+            command += ["--scale", str(scale), "--workers", str(workers)]
+        return command
+
+    return cli
 
 
 def _volume(inputs: list[dict]) -> tuple[int, int]:

@@ -14,10 +14,9 @@ import json
 import os
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
-from pipelines.bench import measure
+from pipelines.bench import domain_cli, measure
 from pipelines.lake import Lake
 
 CYCLES = 3
@@ -27,7 +26,7 @@ def bench_telecom(lake: Lake, scale: float, workers: int, history_days: tuple[in
     root = lake.root / "_bench"
     stages: dict[str, dict] = {}
     week = root / f"telecom-scale-{scale:g}"
-    _cli = _command(scale, workers)
+    _cli = domain_cli("telecom", scale, workers)
     shutil.rmtree(week, ignore_errors=True)
     stages["generate (7 days)"] = measure(_cli(week, "generate", "telecom"))
     stages["build (silver + gold)"] = measure(_cli(week, "run", "--domain", "telecom"))
@@ -59,16 +58,6 @@ def bench_telecom(lake: Lake, scale: float, workers: int, history_days: tuple[in
     out.write_text(json.dumps(report, indent=1))
     _print(report, out)
     return report
-
-
-def _command(scale: float, workers: int):
-    def cli(lake: Path, *args: str) -> list[str]:
-        command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(lake), *args]
-        if args[:2] == ("generate", "telecom"):
-            command += ["--scale", str(scale), "--workers", str(workers)]
-        return command
-
-    return cli
 
 
 def _cycles(lake: Path, cli) -> dict:

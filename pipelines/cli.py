@@ -199,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
         "--scale", type=_positive_float, default=1.0, help="1 = 100 meters for a year; 20,000 subscribers for a week"
     )
     bench.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
-    bench.add_argument("--domain", choices=["meters", "telecom"], action="append", help="only this domain")
+    bench.add_argument("--domain", choices=["meters", "telecom", "payments"], action="append", help="only this domain")
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -365,9 +365,10 @@ def _models(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import bench_meters
+    from pipelines.bench_payments import bench_payments
     from pipelines.bench_telecom import bench_telecom
 
-    benches = {"meters": bench_meters, "telecom": bench_telecom}
+    benches = {"meters": bench_meters, "telecom": bench_telecom, "payments": bench_payments}
     for domain in args.domain or list(benches):
         benches[domain](_lake(args), args.scale, args.workers)
     return 0

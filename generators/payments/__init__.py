@@ -183,12 +183,12 @@ def day_transactions(params: PaymentsParams, day: dt.date) -> pl.DataFrame:
     city = np.where(away, np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)], people["home_city"][who])
     hour = rng.choice(24, n, p=HOURLY / HOURLY.sum())
     seconds = np.sort(hour * 3600 + rng.integers(0, 3600, n))
-    midnight = dt.datetime.combine(day, dt.time())
+    midnight = np.datetime64(day, "us")
     return untagged(
         pl.DataFrame(
             {
-                "transaction_id": [f"T{day:%Y%m%d}{i:05d}" for i in range(1, n + 1)],
-                "transaction_ts": [midnight + dt.timedelta(seconds=int(s)) for s in seconds],
+                "transaction_id": np.char.add(f"T{day:%Y%m%d}", np.char.zfill(np.arange(1, n + 1).astype(str), 5)),
+                "transaction_ts": midnight + seconds.astype("timedelta64[s]"),
                 "customer_id": people["customer_id"].to_numpy()[who],
                 "city": city,
                 "channel": np.array(names)[channel],
