@@ -128,6 +128,13 @@ class TableFile:
         return written, len(self.lines)
 
 
+def count_file(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:
+    """Tally a generated file into a generator's summary: files written or already present, rows written."""
+    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
+    entry["written" if written else "present"] += 1
+    entry["rows"] += rows
+
+
 def pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     """A boolean mask choosing each of n items with probability `rate`."""
     return rng.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)

@@ -15,7 +15,7 @@ import polars as pl
 
 from bronze.reader import split_lines
 from contracts.schema import DATE, TIMESTAMP, DataType, Table
-from generators.core import csv_lines, empty_ledger, pick
+from generators.core import TableFile, csv_lines, empty_ledger, pick, rng_for
 from pipelines.errors import LakehouseError
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
@@ -170,3 +170,9 @@ def ledger(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("_detail").alias("detail"),
         )
     )
+
+
+def clean_file(table: Table, rows: pl.DataFrame, seed: int) -> TableFile:
+    """A whole table written as one file `<table>.csv`, without dirt (reference data, CRM extracts)."""
+    lines, rows_ledger = render(untagged(rows), table, rng_for(seed, table.name), numeric=[])
+    return TableFile(table, f"{table.name}.csv", lines, rows_ledger)

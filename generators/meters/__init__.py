@@ -13,12 +13,13 @@ from pathlib import Path
 import polars as pl
 
 from contracts.meters import silver
-from generators.core import TableFile, concat_ledgers, pick, remember_parameters, rng_for, run_tasks
+from generators.core import TableFile, concat_ledgers, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import (
     DUPLICATE,
     MALFORMED_COLUMNS,
     MALFORMED_NUMBER,
     choose_malformed,
+    clean_file,
     duplicate,
     has,
     insert_copies,
@@ -50,22 +51,16 @@ def generate(lake: Lake, params: MetersParams, workers: int) -> dict[str, dict[s
     remember_parameters(lake, "meters", asdict(params), extendable={"end"})
     totals: dict[str, dict[str, int]] = {}
     for file in [*_reference_files(), _meters_file(params)]:
-        _count(totals, file.table.name, *file.write(lake))
+        count_file(totals, file.table.name, *file.write(lake))
     tasks = [_Task(str(lake.root), params, b, m) for m in params.months() for b in range(len(params.blocks()))]
     done = {task for task in tasks if all(path.exists() for path in _task_files(lake, task))}
     for path in (path for task in done for path in _task_files(lake, task)):
-        _count(totals, path.parent.name, False, 0)
+        count_file(totals, path.parent.name, False, 0)
     todo = [task for task in tasks if task not in done]
     for counts in run_tasks(_block_month, todo, workers, desc="generate meters"):
         for table, (written, rows) in counts.items():
-            _count(totals, table, written, rows)
+            count_file(totals, table, written, rows)
     return totals
-
-
-def _count(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:
-    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
-    entry["written" if written else "present"] += 1
-    entry["rows"] += rows
 
 
 def _task_files(lake: Lake, task: _Task) -> list[Path]:
@@ -78,12 +73,7 @@ def _suffix(task: _Task) -> str:
 
 
 def _reference_files() -> list[TableFile]:
-    files = []
-    for name, load in REFERENCE_TABLES.items():
-        table = getattr(silver, name)
-        lines, ledger = render(untagged(load()), table, rng_for(0, name), numeric=[])
-        files.append(TableFile(table, f"{name}.csv", lines, ledger))
-    return files
+    return [clean_file(getattr(silver, name), load(), seed=0) for name, load in REFERENCE_TABLES.items()]
 
 
 def _meters_file(params: MetersParams) -> TableFile:

@@ -17,8 +17,8 @@ import polars as pl
 from faker import Faker
 
 from contracts.payments import silver
-from generators.core import TableFile, pick, remember_parameters, rng_for, run_tasks
-from generators.dirt import DirtRates, choose_malformed, duplicate, render, tag, untagged
+from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
+from generators.dirt import DirtRates, choose_malformed, clean_file, duplicate, render, tag, untagged
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 
@@ -91,24 +91,18 @@ def generate(lake: Lake, params: PaymentsParams, workers: int) -> dict[str, dict
     remember_parameters(lake, "payments", asdict(params), extendable={"start", "end"})
     totals: dict[str, dict[str, int]] = {}
     for file in _reference_files(params):
-        _count(totals, file.table.name, *file.write(lake))
+        count_file(totals, file.table.name, *file.write(lake))
     todo = [d for d in params.days() if not _day_path(lake, d).exists()]
     for _ in range(len(params.days()) - len(todo)):
-        _count(totals, "transactions", False, 0)
+        count_file(totals, "transactions", False, 0)
     months: dict[tuple[int, int], list[dt.date]] = {}
     for day in todo:
         months.setdefault((day.year, day.month), []).append(day)
     tasks = [_Task(str(lake.root), params, tuple(days)) for days in months.values()]
     for counts in run_tasks(_write_days, tasks, workers, desc="generate payments"):
         for written, rows in counts:
-            _count(totals, "transactions", written, rows)
+            count_file(totals, "transactions", written, rows)
     return totals
-
-
-def _count(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:
-    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
-    entry["written" if written else "present"] += 1
-    entry["rows"] += rows
 
 
 def _day_path(lake: Lake, day: dt.date) -> Path:
@@ -151,11 +145,7 @@ def _reference_files(params: PaymentsParams) -> list[TableFile]:
         ),
         silver.customers: customers(params),
     }
-    files = []
-    for table, frame in frames.items():
-        lines, ledger = render(untagged(frame), table, rng_for(params.seed, table.name), numeric=[])
-        files.append(TableFile(table, f"{table.name}.csv", lines, ledger))
-    return files
+    return [clean_file(table, frame, params.seed) for table, frame in frames.items()]
 
 
 def _write_days(task: _Task) -> list[tuple[bool, int]]:

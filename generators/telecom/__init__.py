@@ -17,8 +17,8 @@ import polars as pl
 
 from contracts.schema import Table
 from contracts.telecom import silver
-from generators.core import TableFile, pick, remember_parameters, rng_for, run_tasks
-from generators.dirt import choose_malformed, duplicate, insert_copies, render, tag, untagged
+from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
+from generators.dirt import choose_malformed, clean_file, duplicate, insert_copies, render, tag, untagged
 from generators.telecom.cdr import window_events
 from generators.telecom.forex import window_ticks
 from generators.telecom.params import TelecomDirt, TelecomParams
@@ -65,12 +65,12 @@ def generate(lake: Lake, params: TelecomParams, workers: int, minutes: int | Non
     remember_parameters(lake, "telecom", asdict(params), extendable={"end"})
     totals: dict[str, dict] = {}
     for file in _reference_files(params):
-        _count(totals, file.table.name, *file.write(lake))
+        count_file(totals, file.table.name, *file.write(lake))
     begin = reached or params.start
     windows = [_Window(str(lake.root), params, a, b) for a, b in _split_at_midnight(begin, params.end)]
     for counts in run_tasks(_write_window, windows, workers, desc="generate telecom"):
         for table, (written, rows) in counts.items():
-            _count(totals, table, written, rows)
+            count_file(totals, table, written, rows)
     if params.end > begin:
         write_json_atomically(_extent_path(lake), {"end": params.end.isoformat()})
     return totals
@@ -89,12 +89,6 @@ def _split_at_midnight(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
     return list(zip(cuts, cuts[1:] + [end])) if end > start else []
 
 
-def _count(totals: dict[str, dict], table: str, written: bool, rows: int) -> None:
-    entry = totals.setdefault(table, {"written": 0, "present": 0, "rows": 0})
-    entry["written" if written else "present"] += 1
-    entry["rows"] += rows
-
-
 def _reference_files(params: TelecomParams) -> list[TableFile]:
     people = accounts(params)
     frames = {
@@ -103,11 +97,7 @@ def _reference_files(params: TelecomParams) -> list[TableFile]:
         silver.crm_addresses: people,
         silver.crm_devices: devices(params),
     }
-    files = []
-    for table, frame in frames.items():
-        lines, ledger = render(untagged(frame), table, rng_for(params.seed, table.name), numeric=[])
-        files.append(TableFile(table, f"{table.name}.csv", lines, ledger))
-    return files
+    return [clean_file(table, frame, params.seed) for table, frame in frames.items()]
 
 
 def _write_window(window: _Window) -> dict[str, tuple[bool, int]]:

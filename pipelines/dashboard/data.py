@@ -95,32 +95,24 @@ class DashboardData:
 
     def kpis(self, filters: Filters) -> dict[str, float]:
         """Total revenue of successful transactions, failure rate and mean processing time over the range."""
-        condition, parameters = filters.where()
-        sql = f"""
-            select count(*) as transactions,
-                cast(coalesce(sum(f.revenue) filter (where f.status = 'success'), 0) as double) as total_revenue,
-                count(*) filter (where f.status = 'failed') / count(*) as failure_rate,
-                avg(f.processing_time) as avg_processing_time
-            {FACTS}
-            where {condition} and cast(f.transaction_date as date) between coalesce(?, date '0001-01-01')
-                and coalesce(?, date '9999-12-31')
-        """
-        row = self.con.sql(sql, params=[*parameters, filters.start, filters.end]).pl().row(0, named=True)
-        return row
+        return self._summary("", filters).row(0, named=True)
 
     def breakdown(self, dimension: str, limit: int | None, filters: Filters) -> pl.DataFrame:
-        """The KPIs by one dimension (channel comparison, top items by revenue)."""
+        """The KPIs by one dimension (channel comparison, top items by revenue), by revenue."""
+        return self._summary(dimension, filters, limit)
+
+    def _summary(self, dimension: str, filters: Filters, limit: int | None = None) -> pl.DataFrame:
         condition, parameters = filters.where()
+        item = f"{DIMENSIONS[dimension]} as item," if dimension else ""
         sql = f"""
-            select {DIMENSIONS[dimension]} as item, count(*) as transactions,
+            select {item} count(*) as transactions,
                 cast(coalesce(sum(f.revenue) filter (where f.status = 'success'), 0) as double) as total_revenue,
                 count(*) filter (where f.status = 'failed') / count(*) as failure_rate,
                 avg(f.processing_time) as avg_processing_time
             {FACTS}
             where {condition} and cast(f.transaction_date as date) between coalesce(?, date '0001-01-01')
                 and coalesce(?, date '9999-12-31')
-            group by all
-            order by total_revenue desc, item
+            {"group by all order by total_revenue desc, item" if dimension else ""}
             {f"limit {int(limit)}" if limit else ""}
         """
         return self.con.sql(sql, params=[*parameters, filters.start, filters.end]).pl()
