@@ -10,6 +10,12 @@ from typing import Any
 
 from pipelines.errors import LakehouseError
 
+# Small files are read and validated together, a batch at a time: per-file overhead would dominate daily files
+# of 500 rows.
+SMALL_FILE_BYTES = 8 * 2**20
+BATCH_BYTES = 64 * 2**20
+BATCH_FILES = 64  # several batches, so that threads share the work
+
 
 @dataclass(frozen=True)
 class BronzeFile:
@@ -61,3 +67,19 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
                 f"bronze file {rel} changed after it was ingested; bronze is immutable: restore it and add the "
                 "change as a new file, or rebuild with `lakehouse run --full-refresh`"
             )
+
+
+def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:
+    """Each large file alone; small ones together (up to BATCH_FILES and BATCH_BYTES a batch), in path order."""
+    batches: list[list[BronzeFile]] = []
+    size = 0
+    for file in sorted(files, key=lambda f: f.rel):
+        last = batches[-1] if batches else None
+        small = file.bytes <= SMALL_FILE_BYTES
+        joins = small and last and last[0].bytes <= SMALL_FILE_BYTES and len(last) < BATCH_FILES
+        if not joins or size + file.bytes > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(file)
+        size += file.bytes
+    return batches

@@ -7,7 +7,6 @@ only a bug in the lakehouse itself shows a traceback.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import logs
+from pipelines.cli_generate import add_generate_commands
+from pipelines.cli_types import date, positive_float, positive_int
 from pipelines.errors import LakehouseError
 from pipelines.lake import DATA_DIR_ENV, Lake
 
@@ -60,54 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lakehouse", description="A medallion lakehouse on local Parquet files.", parents=[common])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    generate = commands.add_parser(
-        "generate",
-        parents=[common],
-        help="write synthetic bronze CSV for a domain",
-        description="Write synthetic bronze CSV files, deterministically.",
-    )
-    domains = generate.add_subparsers(title="domains", metavar="DOMAIN", required=True)
-    meters = domains.add_parser(
-        "meters",
-        parents=[common],
-        help="smart-meter billing (IESCO)",
-        description="Meters, interval readings, monthly bills and payments.",
-    )
-    meters.add_argument("--meters", type=_positive_int, default=100, help="number of meters (default 100)")
-    meters.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
-    meters.add_argument("--end", type=_date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
-    meters.add_argument("--interval", type=_positive_int, default=60, help="minutes between readings (default 60)")
-    _generator_options(meters, "--meters")
-    meters.set_defaults(handler=_generate_meters)
-    telecom = domains.add_parser(
-        "telecom",
-        parents=[common],
-        help="telecom CDR, forex and CRM feeds (WTC)",
-        description="CRM accounts, CDR data usage and voice calls, forex quotes. The first run writes --days of "
-        "history; --minutes N then appends the next N minutes of every feed, as live feeds would.",
-    )
-    telecom.add_argument("--subscribers", type=_positive_int, default=20_000, help="subscribers (default 20000)")
-    telecom.add_argument(
-        "--start", type=_datetime, default=dt.datetime(2024, 1, 1), help="first moment (default 2024-01-01)"
-    )
-    telecom.add_argument("--days", type=_positive_float, default=7.0, help="days of history (default 7)")
-    telecom.add_argument("--minutes", type=_positive_int, default=None, help="append the next N minutes instead")
-    _generator_options(telecom, "--subscribers")
-    telecom.set_defaults(handler=_generate_telecom)
-    payments = domains.add_parser(
-        "payments",
-        parents=[common],
-        help="daily payment transactions (Batch Analytics Platform)",
-        description="Customers, cities, channels and a Hive-style folder of transactions per day "
-        "(transactions/date=YYYY-MM-DD/). Days already written are kept; new days are added.",
-    )
-    payments.add_argument("--date", type=_date, default=None, help="just this day (instead of --start/--end)")
-    payments.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
-    payments.add_argument("--end", type=_date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
-    payments.add_argument("--per-day", type=_positive_int, default=500, help="transactions a day (default 500)")
-    payments.add_argument("--customers", type=_positive_int, default=1_000, help="customers (default 1000)")
-    _generator_options(payments, "--per-day")
-    payments.set_defaults(handler=_generate_payments)
+    add_generate_commands(commands, common)
 
     run = commands.add_parser(
         "run",
@@ -126,14 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze")
     run.add_argument(
         "--date",
-        type=_date,
+        type=date,
         default=None,
         help="reprocess this day: read its Hive-style bronze folder (date=YYYY-MM-DD) again, even if changed, "
         "and replace its rows in silver and gold",
     )
     run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
     run.add_argument(
-        "--threads", type=_positive_int, default=None, help="threads for silver and gold (default: all cores)"
+        "--threads", type=positive_int, default=None, help="threads for silver and gold (default: all cores)"
     )
     run.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling (default 2GB)")
     run.set_defaults(handler=_run)
@@ -148,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--every", default="5m", help="time between cycle starts: 30s, 5m, 1h (default 5m)")
     refresh.add_argument("--once", action="store_true", help="run one cycle and exit")
     refresh.add_argument("--domain", action="append", default=[], help="only this domain (repeatable)")
-    refresh.add_argument("--threads", type=_positive_int, default=None, help="threads (default: all cores)")
+    refresh.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
     refresh.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (default 2GB)")
     refresh.set_defaults(handler=_refresh)
 
@@ -159,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the interactive payments dashboard (Streamlit) over the gold tables. Needs the optional "
         "dependencies: pip install -e '.[dashboard]', or `make dashboard`.",
     )
-    dashboard.add_argument("--port", type=_positive_int, default=8501, help="port (default 8501)")
+    dashboard.add_argument("--port", type=positive_int, default=8501, help="port (default 8501)")
     dashboard.set_defaults(handler=_dashboard)
 
     sql = commands.add_parser(
@@ -196,88 +149,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Benchmark each domain end to end in scratch lakes under <data-dir>/_bench.",
     )
     bench.add_argument(
-        "--scale", type=_positive_float, default=1.0, help="1 = 100 meters for a year; 20,000 subscribers for a week"
+        "--scale", type=positive_float, default=1.0, help="1 = 100 meters for a year; 20,000 subscribers for a week"
     )
-    bench.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
+    bench.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1)
     bench.add_argument("--domain", choices=["meters", "telecom", "payments"], action="append", help="only this domain")
     bench.set_defaults(handler=_bench)
     return parser
 
 
-def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
-    """What every generator takes: seed, scale, workers and dirty-data rates."""
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--scale", type=_positive_float, default=1.0, help=f"factor on {scaled} (default 1)")
-    parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="worker processes")
-    parser.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
-    parser.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
-
-
 def _lake(args: argparse.Namespace) -> Lake:
     return Lake.locate(getattr(args, "data_dir", None))
-
-
-def _generate_meters(args: argparse.Namespace) -> int:
-    from generators.meters import MetersDirt, MetersParams, generate
-
-    params = MetersParams(
-        args.meters,
-        args.start,
-        args.end,
-        args.interval,
-        args.seed,
-        args.scale,
-        MetersDirt.parse(args.dirt, args.clean),
-    )
-    lake = _lake(args)
-    _start_generate_log(lake)
-    _report_generated("meters", generate(lake, params, args.workers))
-    return 0
-
-
-def _generate_telecom(args: argparse.Namespace) -> int:
-    from generators.telecom import TelecomDirt, TelecomParams, generate
-
-    params = TelecomParams(
-        args.subscribers,
-        args.start,
-        args.start + dt.timedelta(days=args.days),
-        args.seed,
-        args.scale,
-        TelecomDirt.parse(args.dirt, args.clean),
-    )
-    lake = _lake(args)
-    _start_generate_log(lake)
-    _report_generated("telecom", generate(lake, params, args.workers, args.minutes))
-    return 0
-
-
-def _generate_payments(args: argparse.Namespace) -> int:
-    from generators.payments import PaymentsDirt, PaymentsParams, generate
-
-    start, end = (args.date, args.date) if args.date else (args.start, args.end)
-    params = PaymentsParams(
-        start, end, args.per_day, args.customers, args.seed, args.scale, PaymentsDirt.parse(args.dirt, args.clean)
-    )
-    lake = _lake(args)
-    _start_generate_log(lake)
-    _report_generated("payments", generate(lake, params, args.workers))
-    return 0
-
-
-def _start_generate_log(lake: Lake) -> None:
-    logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
-
-
-def _report_generated(domain: str, totals: dict[str, dict[str, int]]) -> None:
-    for table, counts in totals.items():
-        logs.event(
-            "generated",
-            f"bronze {domain}.{table}: {counts['written']} file(s) written, {counts['rows']:,} rows"
-            + (f"; {counts['present']} already present" if counts["present"] else ""),
-            table=f"{domain}.{table}",
-            **counts,
-        )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -372,40 +253,6 @@ def _bench(args: argparse.Namespace) -> int:
     for domain in args.domain or list(benches):
         benches[domain](_lake(args), args.scale, args.workers)
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
-    return value
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
-
-
-def _datetime(text: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2024-01-01 or 2024-01-01T06:00") from None
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from bronze.files import BronzeFile, check_unchanged, discover
+from bronze.files import BronzeFile, batches_of, check_unchanged, discover
 from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
 from contracts.schema import Table
 from pipelines.errors import ConservationError
@@ -38,10 +38,6 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
-# Small files are validated together, a batch at a time: per-file overhead would dominate daily files of 500 rows.
-SMALL_FILE_BYTES = 8 * 2**20
-BATCH_BYTES = 64 * 2**20
-BATCH_FILES = 64  # several batches, so that threads share the work
 BATCH_ROWS = 1_000_000
 SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
 Progress = Callable[..., Iterable]
@@ -105,7 +101,7 @@ class SilverJob:
 
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
-        batches = _batches(new_files)
+        batches = batches_of(new_files)
         inputs = [
             f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
         ]
@@ -401,19 +397,3 @@ class SilverJob:
                 "was not published and the previous one stays current; please report this as a bug"
             )
         return totals
-
-
-def _batches(files: list[BronzeFile]) -> list[list[BronzeFile]]:
-    """Each large file alone; small ones together (up to BATCH_FILES and BATCH_BYTES a batch), in path order."""
-    batches: list[list[BronzeFile]] = []
-    size = 0
-    for file in sorted(files, key=lambda f: f.rel):
-        last = batches[-1] if batches else None
-        small = file.bytes <= SMALL_FILE_BYTES
-        joins = small and last and last[0].bytes <= SMALL_FILE_BYTES and len(last) < BATCH_FILES
-        if not joins or size + file.bytes > BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(file)
-        size += file.bytes
-    return batches

@@ -1,0 +1,134 @@
+"""`lakehouse generate <domain>`: the options of each domain's generator, and running it."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+
+from pipelines import logs
+from pipelines.cli_types import date, datetime, positive_float, positive_int
+from pipelines.lake import Lake
+
+
+def add_generate_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    generate = commands.add_parser(
+        "generate",
+        parents=[common],
+        help="write synthetic bronze CSV for a domain",
+        description="Write synthetic bronze CSV files, deterministically.",
+    )
+    domains = generate.add_subparsers(title="domains", metavar="DOMAIN", required=True)
+    meters = domains.add_parser(
+        "meters",
+        parents=[common],
+        help="smart-meter billing (IESCO)",
+        description="Meters, interval readings, monthly bills and payments.",
+    )
+    meters.add_argument("--meters", type=positive_int, default=100, help="number of meters (default 100)")
+    meters.add_argument("--start", type=date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
+    meters.add_argument("--end", type=date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
+    meters.add_argument("--interval", type=positive_int, default=60, help="minutes between readings (default 60)")
+    _generator_options(meters, "--meters")
+    meters.set_defaults(handler=_generate_meters)
+    telecom = domains.add_parser(
+        "telecom",
+        parents=[common],
+        help="telecom CDR, forex and CRM feeds (WTC)",
+        description="CRM accounts, CDR data usage and voice calls, forex quotes. The first run writes --days of "
+        "history; --minutes N then appends the next N minutes of every feed, as live feeds would.",
+    )
+    telecom.add_argument("--subscribers", type=positive_int, default=20_000, help="subscribers (default 20000)")
+    telecom.add_argument(
+        "--start", type=datetime, default=dt.datetime(2024, 1, 1), help="first moment (default 2024-01-01)"
+    )
+    telecom.add_argument("--days", type=positive_float, default=7.0, help="days of history (default 7)")
+    telecom.add_argument("--minutes", type=positive_int, default=None, help="append the next N minutes instead")
+    _generator_options(telecom, "--subscribers")
+    telecom.set_defaults(handler=_generate_telecom)
+    payments = domains.add_parser(
+        "payments",
+        parents=[common],
+        help="daily payment transactions (Batch Analytics Platform)",
+        description="Customers, cities, channels and a Hive-style folder of transactions per day "
+        "(transactions/date=YYYY-MM-DD/). Days already written are kept; new days are added.",
+    )
+    payments.add_argument("--date", type=date, default=None, help="just this day (instead of --start/--end)")
+    payments.add_argument("--start", type=date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
+    payments.add_argument("--end", type=date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
+    payments.add_argument("--per-day", type=positive_int, default=500, help="transactions a day (default 500)")
+    payments.add_argument("--customers", type=positive_int, default=1_000, help="customers (default 1000)")
+    _generator_options(payments, "--per-day")
+    payments.set_defaults(handler=_generate_payments)
+
+
+def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
+    """What every generator takes: seed, scale, workers and dirty-data rates."""
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--scale", type=positive_float, default=1.0, help=f"factor on {scaled} (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
+    parser.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
+
+
+def _generate_meters(args: argparse.Namespace) -> int:
+    from generators.meters import MetersDirt, MetersParams, generate
+
+    params = MetersParams(
+        args.meters,
+        args.start,
+        args.end,
+        args.interval,
+        args.seed,
+        args.scale,
+        MetersDirt.parse(args.dirt, args.clean),
+    )
+    lake = Lake.locate(getattr(args, "data_dir", None))
+    _start_generate_log(lake)
+    _report_generated("meters", generate(lake, params, args.workers))
+    return 0
+
+
+def _generate_telecom(args: argparse.Namespace) -> int:
+    from generators.telecom import TelecomDirt, TelecomParams, generate
+
+    params = TelecomParams(
+        args.subscribers,
+        args.start,
+        args.start + dt.timedelta(days=args.days),
+        args.seed,
+        args.scale,
+        TelecomDirt.parse(args.dirt, args.clean),
+    )
+    lake = Lake.locate(getattr(args, "data_dir", None))
+    _start_generate_log(lake)
+    _report_generated("telecom", generate(lake, params, args.workers, args.minutes))
+    return 0
+
+
+def _generate_payments(args: argparse.Namespace) -> int:
+    from generators.payments import PaymentsDirt, PaymentsParams, generate
+
+    start, end = (args.date, args.date) if args.date else (args.start, args.end)
+    params = PaymentsParams(
+        start, end, args.per_day, args.customers, args.seed, args.scale, PaymentsDirt.parse(args.dirt, args.clean)
+    )
+    lake = Lake.locate(getattr(args, "data_dir", None))
+    _start_generate_log(lake)
+    _report_generated("payments", generate(lake, params, args.workers))
+    return 0
+
+
+def _start_generate_log(lake: Lake) -> None:
+    logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
+
+
+def _report_generated(domain: str, totals: dict[str, dict[str, int]]) -> None:
+    for table, counts in totals.items():
+        logs.event(
+            "generated",
+            f"bronze {domain}.{table}: {counts['written']} file(s) written, {counts['rows']:,} rows"
+            + (f"; {counts['present']} already present" if counts["present"] else ""),
+            table=f"{domain}.{table}",
+            **counts,
+        )
