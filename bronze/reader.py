@@ -20,7 +20,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipelines.retry import injected_failure, with_retries
+from pipelines import faults
+from pipelines.retry import with_retries
 
 CHUNK_BYTES = 64 * 1024 * 1024
 BOM = "\ufeff"
@@ -89,7 +90,7 @@ class BronzeReader:
         self.facts.rows = max(next_line - 2, 0)
 
     def _read_block(self, offset: int) -> bytes:
-        injected_failure()
+        faults.failed_read()
         with open(self.path, "rb") as handle:
             handle.seek(offset)
             return handle.read(self.chunk_bytes)

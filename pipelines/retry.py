@@ -1,13 +1,12 @@
 """Retries for what can fail transiently (reading a file on a busy disk or network share), never for bad data.
 
-An OSError is tried again up to three times in all, waiting 0.2 s, then 0.4 s; if it persists it becomes one
+An action raising OSError is attempted three times in all, 0.2 s then 0.4 s apart; if it still fails it becomes one
 clear LakehouseError naming what failed. Data problems are not OSErrors, so they fail fast (or are quarantined).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,7 +17,6 @@ from pipelines.errors import LakehouseError
 T = TypeVar("T")
 ATTEMPTS = 3
 FIRST_DELAY = 0.2
-FAIL_ENV = "LAKEHOUSE_FAIL_READS"  # testing: the first N reads fail as a flaky disk would
 
 
 def with_retries(action: Callable[[], T], what: str) -> T:
@@ -41,11 +39,3 @@ def with_retries(action: Callable[[], T], what: str) -> T:
         raise LakehouseError(
             f"{what} failed {ATTEMPTS} times ({error.strerror or error}); check the disk or share, then run again"
         ) from None
-
-
-def injected_failure() -> None:
-    """Raise EIO for the first N calls in this process when LAKEHOUSE_FAIL_READS=N (tests of the retries)."""
-    remaining = int(os.environ.get(FAIL_ENV, "0"))
-    if remaining > 0:
-        os.environ[FAIL_ENV] = str(remaining - 1)
-        raise OSError(5, "Input/output error (injected)")

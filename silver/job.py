@@ -38,7 +38,7 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 1_000_000  # a batch of small files is validated this many rows at a time, at most
 SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
@@ -73,6 +73,7 @@ class SilverJob:
         # a partition (a day) to rebuild from its bronze files, read again even if they changed (Hive-style
         # folders such as date=2024-03-01 say which files hold it)
         self.reprocess = reprocess
+        self.redo: set[str] = set()  # the files of that partition, found when the run starts
         self.parents = {name: frame for name, (_, frame) in parents.items()}
         self.parent_versions = {name: version for name, (version, _) in parents.items()}
         self.derivation = derivation

@@ -140,7 +140,8 @@ with
             cast(u.call_seconds * t.call_zar_per_minute / 60 as decimal(18, 6)) as call_cost_zar,
             cast(u.down_bytes + u.up_bytes as hugeint) * t.data_zar_per_gb / 1073741824 as data_cost
         from usage u
-        asof join silver_telecom.tariffs t on cast(u.bucket_start as date) >= t.valid_from
+        -- left: a bucket before the first tariff period keeps its row, with null costs that fail the checks
+        asof left join silver_telecom.tariffs t on cast(u.bucket_start as date) >= t.valid_from
     )
 select
     bucket_start, msisdn, voice_calls, video_calls, call_seconds,

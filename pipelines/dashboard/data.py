@@ -63,7 +63,7 @@ class DashboardData:
     def options(self, column: str, filters: Filters = Filters()) -> list[str]:
         """Values of a dimension that the other, broader filters allow (for cascading region > state > city)."""
         narrower = {"region": (), "state": ("region",), "city": ("region", "state")}.get(column, ())
-        scoped = Filters(**{f"{n}s" if n != "city" else "cities": filters.by[n] for n in narrower})
+        scoped = Filters(**{f"{n}s": filters.by[n] for n in narrower})
         condition, parameters = scoped.where()
         sql = f"select distinct {DIMENSIONS[column]} as v {FACTS} where {condition} order by v"
         return [v for (v,) in self.con.execute(sql, parameters).fetchall()]
