@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from bronze.files import BronzeFile, batches_of, check_unchanged, discover
-from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
+from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
 from contracts.schema import Table
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
@@ -38,7 +38,6 @@ from silver.rules import RULES, validate
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
 STAGED_ROW_GROUP = 65_536
-BATCH_ROWS = 1_000_000  # a batch of small files is validated this many rows at a time, at most
 SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
@@ -151,31 +150,30 @@ class SilverJob:
     # -- new bronze files ----------------------------------------------------------------------------------------
 
     def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
-        """Read a batch of files (one large file, or many small ones checked together) and stage their rows."""
-        facts, pending, rows = [], [], 0
-        first = q.part_name(files[0].rel).removesuffix(".parquet")
-        for file in files:
-            reader = BronzeReader(file.path, self.columns)
+        """Read a batch of files (one large file, a chunk at a time, or many small ones parsed together) and
+        stage their rows."""
+        name = q.part_name(files[0].rel).removesuffix(".parquet")
+        if len(files) == 1:
+            reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
-                pending.append(raw.with_columns(pl.lit(file.rel).alias(q.FILE)))
-                rows += len(raw)
-                if rows >= BATCH_ROWS or len(files) == 1:  # a large file: one chunk at a time
-                    self._check(pl.concat(pending), f"{first}-{next(self.stage_count)}")
-                    pending, rows = [], 0
-            facts.append(
-                {
-                    "file": file.rel,
-                    "sha256": reader.facts.sha256,
-                    "bytes": reader.facts.bytes,
-                    "rows": reader.facts.rows,
-                    "mtime_ns": file.mtime_ns,
-                    "header_ok": reader.header_ok or reader.facts.rows == 0,
-                    "ingested_by": self.run_id,
-                }
-            )
-        if pending:
-            self._check(pl.concat(pending), f"{first}-{next(self.stage_count)}")
-        return facts
+                self._check(raw.with_columns(pl.lit(files[0].rel).alias(q.FILE)), f"{name}-{next(self.stage_count)}")
+            facts = [reader.facts]
+        else:
+            raw, facts = read_small_files([f.path for f in files], self.columns)
+            rels = pl.Series(q.FILE, [f.rel for f in files])
+            self._check(raw.with_columns(rels.gather(raw[FILE_INDEX])).drop(FILE_INDEX), name)
+        return [
+            {
+                "file": file.rel,
+                "sha256": read.sha256,
+                "bytes": read.bytes,
+                "rows": read.rows,
+                "mtime_ns": file.mtime_ns,
+                "header_ok": read.header_ok or read.rows == 0,
+                "ingested_by": self.run_id,
+            }
+            for file, read in zip(files, facts)
+        ]
 
     def _check(self, raw: pl.DataFrame, name: str) -> None:
         """Validate raw records (of one or more files); set aside the invalid, stage the valid as `name`."""

@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
+from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
 from tests.conftest import SHARED
 
 COLUMNS = ["a", "b", "c"]
@@ -117,3 +117,33 @@ def test_every_line_becomes_exactly_one_record(lines: list[str], chunk: int) -> 
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
+
+
+file_body = st.lists(line_text, max_size=8).map(lambda lines: "".join(line + "\n" for line in lines))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    files=st.lists(
+        st.tuples(st.sampled_from(["a,b,c\n", "c,b,a\r\n", "a,b,z\n", "", "a,b,c"]), file_body, st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_small_files_read_together_give_each_file_its_own_records(files: list[tuple[str, str, bool]]) -> None:
+    """Whatever headers and lines the files hold (a last line without terminator too), reading them together
+    gives, file by file, the records and facts of reading each alone (up to the terminator of a last line)."""
+    with tempfile.TemporaryDirectory() as directory:
+        paths = []
+        for number, (header, body, cut_last) in enumerate(files):
+            path = Path(directory) / f"{number}.csv"
+            path.write_text(header + (body[:-1] if cut_last and header.endswith("\n") else body))
+            paths.append(path)
+        together, facts = read_small_files(paths, COLUMNS)
+        for index, path in enumerate(paths):
+            alone, reader = read(path)
+            mine = together.filter(pl.col(FILE_INDEX) == index).drop(FILE_INDEX)
+            assert facts[index] == reader.facts
+            assert mine.with_columns(strip_terminators(pl.col(RAW))).equals(
+                alone.with_columns(strip_terminators(pl.col(RAW)))
+            )
