@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from bronze.files import BronzeFile, batches_of, check_unchanged, discover
 from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
@@ -37,11 +37,19 @@ from silver.rules import RULES, validate
 
 WHOLE = ""  # the single partition of an unpartitioned table
 BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
+GROUPS_PER_THREAD = 2  # partitions are merged in about this many groups per thread, to balance the threads
 STAGED_ROW_GROUP = 65_536
-SET_ASIDE = "_set_aside"  # staged quarantine rows, one folder per bronze file
+SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
+PARTITION = "_p"  # the partition of a row while it is staged and merged
 Progress = Callable[..., Iterable]
 # Columns a table computes over one whole partition, given its parents' rows.
 Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
+
+
+def row_wise(derivation: Derivation) -> Derivation:
+    """Mark a derivation whose every row depends on that row alone: it may run over many partitions at once."""
+    derivation.row_wise = True  # type: ignore[attr-defined]
+    return derivation
 
 
 @dataclass
@@ -85,6 +93,9 @@ class SilverJob:
         self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # (file, line) loaded from quarantine
         self.set_aside_count = itertools.count()
         self.stage_count = itertools.count()
+        self.lock = threading.Lock()  # guards the two indexes below, filled by threads
+        self.staged: dict[str, list[tuple[Path, int]]] = defaultdict(list)  # partition -> (staged file, rows)
+        self.set_aside: dict[str, list[Path]] = defaultdict(list)  # quarantine file -> files with its rows
 
     def run(self) -> SilverResult:
         started = time.monotonic()
@@ -141,11 +152,15 @@ class SilverJob:
             return list(self.progress(pool.map(work, items), desc=desc, unit=unit, total=len(items)))
 
     def _set_aside(self, rows: pl.DataFrame) -> None:
-        """Write quarantine rows aside, by source file, in the order they were set aside (bounded memory)."""
-        for (source,), part in rows.partition_by(q.FILE, as_dict=True).items():
-            directory = self.version_dir / SET_ASIDE / q.part_name(source).removesuffix(".parquet")
-            directory.mkdir(parents=True, exist_ok=True)
-            part.write_parquet(directory / f"{next(self.set_aside_count):08d}.parquet")
+        """Write quarantine rows aside (bounded memory), indexed by the quarantine file each one belongs to."""
+        if rows.is_empty():
+            return
+        path = self.version_dir / SET_ASIDE / f"{next(self.set_aside_count):08d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(path)
+        with self.lock:
+            for source in rows.get_column(q.FILE).unique():
+                self.set_aside[q.part_name(source)].append(path)
 
     # -- new bronze files ----------------------------------------------------------------------------------------
 
@@ -192,21 +207,22 @@ class SilverJob:
         self._stage(valid, name)
 
     def _stage(self, valid: pl.DataFrame, name: str) -> None:
-        """Write valid rows aside, split by partition, until every new row has been read."""
+        """Write valid rows aside, with their partition, until every new row has been read."""
         if valid.is_empty():
             return
-        for (partition,), rows in valid.with_columns(self._partition_of()).partition_by("_p", as_dict=True).items():
-            directory = self.staging / (partition or "_whole")
-            directory.mkdir(parents=True, exist_ok=True)
-            # sorted, in small row groups: merging reads one range of keys at a time
-            rows.drop("_p").sort(self.table.key[0]).write_parquet(
-                directory / f"{name}.parquet", compression="lz4", row_group_size=STAGED_ROW_GROUP
-            )
+        # sorted, in small row groups: merging reads one partition and range of keys at a time
+        rows = valid.with_columns(self._partition_of()).sort(PARTITION, self.table.key[0])
+        self.staging.mkdir(parents=True, exist_ok=True)
+        path = self.staging / f"{name}.parquet"
+        rows.write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
+        with self.lock:
+            for partition, count in rows.group_by(PARTITION).len().iter_rows():
+                self.staged[partition].append((path, count))
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
         value = pl.lit(WHOLE) if spec is None else pl.col(spec.source).dt.strftime(spec.format)
-        return value.alias("_p")
+        return value.alias(PARTITION)
 
     # -- rows waiting for a parent -------------------------------------------------------------------------------
 
@@ -238,61 +254,82 @@ class SilverJob:
             existing.pop(self.reprocess, None)  # rebuilt from its files alone
         if self.table.partition and existing.get(WHOLE, {}).get("rows") == 0:
             existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
-        staged = {p.name.replace("_whole", WHOLE) for p in self.staging.iterdir()} if self.staging.exists() else set()
-        for partition in existing.keys() - staged:
+        for partition in existing.keys() - self.staged.keys():
             link_files(
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
-        partitions = {p: facts for p, facts in existing.items() if p not in staged}
-        sizes = {p: existing.get(p, {}).get("rows", 0) + self._staged_rows(p) for p in staged}
+        partitions = {p: facts for p, facts in existing.items() if p not in self.staged}
+        sizes = {p: existing.get(p, {}).get("rows", 0) + sum(n for _, n in self.staged[p]) for p in self.staged}
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
         large = any(size > BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
-            lambda p: self._merge(p, p in existing, sizes[p]),
-            sorted(staged),
+            lambda unit: self._merge(unit, existing, sizes),
+            self._units(sizes),
             f"merge {self.table.name}",
-            "partition",
+            "group",
             threads=1 if large else None,
         )
-        partitions |= {p: {"rows": rows, "version": self.run_id} for p, rows in zip(sorted(staged), merged)}
-        if not partitions:
-            empty = self._write(WHOLE, 0, pl.DataFrame(schema=self._silver_schema()))
-            partitions[WHOLE] = {"rows": empty, "version": self.run_id}
+        partitions |= {p: {"rows": rows, "version": self.run_id} for unit in merged for p, rows in unit.items()}
+        if not partitions:  # an empty table still has its schema
+            partitions[WHOLE] = {
+                "rows": self._write_part(WHOLE, 0, pl.DataFrame(schema=self._silver_schema())),
+                "version": self.run_id,
+            }
         return dict(sorted(partitions.items()))
 
-    def _staged_rows(self, partition: str) -> int:
-        paths = list((self.staging / (partition or "_whole")).glob("*.parquet"))
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    def _units(self, sizes: Mapping[str, int]) -> list[list[str]]:
+        """Partitions merged together, in order: small ones in groups of about a share of a thread's work (the
+        per-partition overhead would dominate days of a few hundred rows), large ones alone."""
+        cap = min(BUCKET_ROWS, max(1, int(sum(sizes.values()) / (GROUPS_PER_THREAD * self.threads))))
+        units: list[list[str]] = []
+        rows = 0
+        for partition in sorted(sizes):
+            if not units or rows + sizes[partition] > cap:
+                units.append([])
+                rows = 0
+            units[-1].append(partition)
+            rows += sizes[partition]
+        return units
 
-    def _merge(self, partition: str, exists: bool, size: int) -> int:
-        """Current rows of a partition plus its staged rows: deduplicated, derived and written, bucket by bucket.
+    def _merge(self, unit: list[str], existing: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, int]:
+        """Current rows of some partitions plus their staged rows: deduplicated, derived and written, bucket by
+        bucket; returns the rows of each partition.
 
-        A bucket is a range of the key's first column holding about BUCKET_ROWS rows, written as its own file
-        (`part-<n>.parquet`, sorted by key); current and staged files are sorted by that column, so reading a
-        bucket skips the row groups outside it, and memory stays bounded however large the partition grows.
+        A partition larger than a bucket is merged alone, as buckets: ranges of the key's first column holding
+        about BUCKET_ROWS rows, each written as its own file (`part-<n>.parquet`, sorted by key); current and
+        staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
+        stays bounded however large the partition grows.
         """
-        sources = [pl.scan_parquet(sorted((self.staging / (partition or "_whole")).glob("*.parquet")))]
-        if exists:
+        staged = sorted({path for p in unit for path, _ in self.staged[p]})
+        sources = [pl.scan_parquet(staged).filter(pl.col(PARTITION).is_in(unit))]
+        for partition in (p for p in unit if p in existing):
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
-            sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW)))
-        rows = pl.concat([s.select(*self.columns, q.FILE, LINE, RAW) for s in sources], how="vertical_relaxed")
+            sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))
+        rows = pl.concat(
+            [s.select(*self.columns, q.FILE, LINE, RAW, PARTITION) for s in sources], how="vertical_relaxed"
+        )
+        if len(unit) > 1 or sizes[unit[0]] <= BUCKET_ROWS:
+            return self._write(0, self._settle(rows.collect()))
         leading = pl.col(self.table.key[0])
 
         def settle(number: int, low: object, high: object) -> int:
-            bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high))) if low is not None else rows
-            return self._write(partition, number, self._settle(bucket.collect()))
+            bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high)))
+            return self._write(number, self._settle(bucket.collect()))[unit[0]]
 
-        if size <= BUCKET_ROWS:
-            return settle(0, None, None)
         ranges = self._bucket_ranges(rows)
         with ThreadPoolExecutor(self.threads) as pool:
-            return sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))
+            return {unit[0]: sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))}
 
-    def _write(self, partition: str, number: int, silver: pl.DataFrame) -> int:
+    def _write(self, number: int, silver: pl.DataFrame) -> dict[str, int]:
+        """Write settled rows as file `part-<number>` of their partitions; returns the rows of each."""
+        parts = silver.partition_by(PARTITION, as_dict=True, include_key=False)
+        return {partition: self._write_part(partition, number, rows) for (partition,), rows in parts.items()}
+
+    def _write_part(self, partition: str, number: int, rows: pl.DataFrame) -> int:
         directory = self._partition_dir(self.version_dir, partition)
         directory.mkdir(parents=True, exist_ok=True)
-        silver.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
-        return len(silver)
+        rows.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
+        return len(rows)
 
     def _bucket_ranges(self, rows: pl.LazyFrame) -> list[tuple[object, object]]:
         """Ranges of the key's first column, each holding about BUCKET_ROWS rows."""
@@ -307,8 +344,9 @@ class SilverJob:
         return list(edges.sort("_b").select("low", "high").iter_rows())
 
     def _settle(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Keep the earliest row of each key (setting the others aside) and derive the table's columns."""
-        key = list(self.table.key)
+        """Keep the earliest row of each key in each partition (setting the others aside) and derive the table's
+        columns; the rows keep their partition."""
+        key = [PARTITION, *self.table.key]
         contested = rows.select(pl.struct(key).is_duplicated()).to_series()
         if contested.any():
             rivals = rows.filter(contested).sort([*key, q.FILE, LINE])
@@ -316,15 +354,18 @@ class SilverJob:
             rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
             self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first)))
         silver = rows.drop(RAW).sort(key)
-        if self.derivation:
+        if self.derivation and getattr(self.derivation, "row_wise", False):
             silver = self.derivation(silver, self.parents)
+        elif self.derivation:
+            parts = silver.partition_by(PARTITION, maintain_order=True)
+            silver = pl.concat([self.derivation(part, self.parents) for part in parts])
         if self.table.partition:
-            silver = silver.with_columns(self._partition_of().alias(self.table.partition.column))
-        schema = self._silver_schema()
+            silver = silver.with_columns(pl.col(PARTITION).alias(self.table.partition.column))
+        schema = self._silver_schema() | {PARTITION: pl.String()}
         return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
-        key = list(self.table.key)
+        key = [PARTITION, *self.table.key]
         reference = pl.col(q.FILE) + ":" + pl.col(LINE).cast(pl.String)
         losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
         unread = losers.filter(pl.col(RAW).is_null())
@@ -347,36 +388,41 @@ class SilverJob:
         """One file per bronze file with set-aside rows; files this run did not change are hard-linked."""
         target = self.version_dir / QUARANTINE
         target.mkdir(parents=True, exist_ok=True)
-        set_aside = self.version_dir / SET_ASIDE
-        staged = (
-            {d.name + ".parquet": sorted(d.glob("*.parquet")) for d in set_aside.iterdir()}
-            if set_aside.exists()
-            else {}
-        )
         released = {q.part_name(source): frames for source, frames in self.released.items()}
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
         for rel in self.redo:  # read again: their rows are set aside afresh
             current.pop(q.part_name(rel), None)
-        for name in current.keys() - staged.keys() - released.keys():
+        for name in current.keys() - self.set_aside.keys() - released.keys():
             os.link(current[name], target / name)
 
-        def write(name: str) -> None:
-            parts = [pl.read_parquet(p) for p in staged.get(name, [])]
+        def write(name: str, parts: pl.DataFrame | None) -> None:
             if name not in current and name not in released:  # a new file's rows: nothing to reconcile
-                pl.concat(parts, how="vertical_relaxed").sort(LINE).write_parquet(target / name, compression="zstd")
+                parts.sort(LINE).write_parquet(target / name, compression="zstd")
                 return
             kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=q.schema(self.table))
             for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
                 kept = kept.join(rows, on=[q.FILE, LINE], how="anti")
-            rows = pl.concat([kept, *parts], how="vertical_relaxed").unique(
-                [q.FILE, LINE], keep="last", maintain_order=True
-            )
+            rows = pl.concat([kept, *([] if parts is None else [parts])], how="vertical_relaxed")
+            rows = rows.unique([q.FILE, LINE], keep="last", maintain_order=True)
             if not rows.is_empty():
                 rows.sort(LINE).write_parquet(target / name, compression="zstd")
 
-        for name in sorted(staged.keys() | released.keys()):
-            write(name)
+        def write_group(files: tuple[Path, ...], names: list[str]) -> None:
+            """The quarantine files whose rows were set aside in the same files: those are read once."""
+            rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None
+            by_name = (
+                {}
+                if rows is None
+                else {q.part_name(source): part for (source,), part in rows.partition_by(q.FILE, as_dict=True).items()}
+            )
+            for name in names:
+                write(name, by_name.get(name))
+
+        groups: dict[tuple[Path, ...], list[str]] = defaultdict(list)
+        for name in sorted(self.set_aside.keys() | released.keys()):
+            groups[tuple(sorted(set(self.set_aside.get(name, []))))].append(name)
+        self._in_threads(lambda group: write_group(*group), list(groups.items()), "quarantine", "group")
         if not any(target.iterdir()):
             pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
 

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from contracts.payments.silver import REVENUE
+from silver.job import row_wise
 
 # the seed's buckets: under 1 s fast, under 3 s medium, else slow
 FAST_BELOW, MEDIUM_BELOW = 1.0, 3.0
 
 
+@row_wise
 def enrich(rows: pl.DataFrame, parents: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Add fee_percent (from the channel), processing_delay_bucket and revenue = amount x fee_percent / 100.
 

@@ -6,9 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bronze.files
+import silver.job
 from pipelines.lake import Lake
 from tests.conftest import assert_same, run_lake, snapshot
 
@@ -55,3 +58,29 @@ def test_new_months_rebuild_only_their_partitions(generated: Path, clean_snapsho
         assert manifest.gold[f"gold_meters.{model}"]["partitions_rebuilt"] == 2
     assert january == ["month=2024-01"]
     assert_same(snapshot(lake), clean_snapshot)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {(silver.job, "BUCKET_ROWS"): 3000},  # months merged in buckets, by several files each
+        {(bronze.files, "SMALL_FILE_BYTES"): 0},  # every file read alone
+        {(bronze.files, "BATCH_FILES"): 2},  # small files read two at a time
+        {(silver.job, "GROUPS_PER_THREAD"): 0.01},  # every month merged in one group
+    ],
+    ids=["buckets", "files-alone", "small-batches", "one-group"],
+)
+def test_how_the_work_is_cut_does_not_change_the_result(
+    generated: Path, clean_snapshot: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: dict
+) -> None:
+    """By default small files are read together and partitions merged in a few groups; cut otherwise (a
+    partition-wide derivation over several months in one group too), every table is the same."""
+    for (module, name), value in limits.items():
+        monkeypatch.setattr(module, name, value)
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(generated, lake.root)
+    run_lake(lake)
+    assert_same(snapshot(lake), clean_snapshot)
+    readings = (lake.root / "silver" / "meters" / "readings").resolve()
+    bucketed = any(readings.rglob("part-1.parquet"))
+    assert bucketed == (limits.get((silver.job, "BUCKET_ROWS")) == 3000)
