@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import duckdb
 
 import contracts
 from contracts.schema import Table
-from gold.checks import check_audits, check_rows
+from gold.checks import check_audits, check_key, check_rows
 from gold.models import Model, macros_sql
 from pipelines.duck import connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
@@ -176,15 +177,17 @@ class GoldBuilder:
                     kept[partition] = facts
             query += f" where {column} in ({', '.join(_quoted(p) for p in sorted(rebuild)) or 'null'})"
         fresh = version_dir / "_fresh"
-        self.con.execute(
+        files = self.con.sql(
             f"copy ({query}) to '{fresh}' (format parquet, compression zstd, "
-            f"partition_by ({column}), write_partition_columns true)"
-        )
+            f"partition_by ({column}), write_partition_columns true, return_stats)"
+        ).fetchall()
+        rows = defaultdict(int)
+        for filename, count, *_ in files:
+            rows[Path(filename).parent.name] += count
         written = {}
-        for directory in sorted(fresh.glob(f"{column}=*")):
-            directory.rename(target / directory.name)
-            rows = scalar(self.con, f"select count(*) from read_parquet('{target / directory.name}/*.parquet')")
-            written[directory.name.split("=", 1)[1]] = {"rows": rows, "version": self.run_id}
+        for name in sorted(rows):
+            (fresh / name).rename(target / name)
+            written[name.split("=", 1)[1]] = {"rows": rows[name], "version": self.run_id}
         shutil.rmtree(fresh, ignore_errors=True)
         if not kept and not written:  # no rows: keep the table readable, empty
             self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
@@ -192,20 +195,24 @@ class GoldBuilder:
         return dict(sorted((kept | written).items()))
 
     def _check(self, model: Model, version_dir: Path, rebuild: set[str] | None) -> list:
-        """Row checks on what was built (just the rebuilt partitions when the key fixes the partition), then
-        audits on the whole new version."""
+        """Row checks on what was built (just the rebuilt partitions), the key's uniqueness (on those too when
+        the key fixes the partition), then audits on the whole new version."""
         data = version_dir / DATA
         spec = model.table.partition
         failures = []
-        if rebuild is not None and spec.source in model.table.key:
+        if rebuild is not None:
             paths = [data / f"{spec.column}={p}" for p in sorted(rebuild) if (data / f"{spec.column}={p}").is_dir()]
             if paths:
                 self._bind(model, paths)
                 failures += check_rows(self.con, model.table)
+                if spec.source in model.table.key:
+                    failures += check_key(self.con, model.table)
             self._bind(model, data)
+            if spec.source not in model.table.key:
+                failures += check_key(self.con, model.table)
         else:
             self._bind(model, data)
-            failures += check_rows(self.con, model.table)
+            failures += check_rows(self.con, model.table) + check_key(self.con, model.table)
         return failures + check_audits(self.con, model.table)
 
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:

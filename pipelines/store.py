@@ -86,11 +86,11 @@ class TableStore:
 
 def link_files(source: Path, target: Path) -> None:
     """Hard-link every file under `source` into `target` (an unchanged partition costs no copy)."""
-    for path in source.rglob("*"):
-        if path.is_file():
-            destination = target / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, destination)
+    for root, _, files in os.walk(source):
+        destination = os.path.join(target, os.path.relpath(root, source))
+        os.makedirs(destination, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(root, name), os.path.join(destination, name))
 
 
 def _make_durable(directory: Path) -> None:

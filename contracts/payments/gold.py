@@ -114,6 +114,15 @@ agg_kpis_by_grain = _gold(
         *_KPIS,
     ],
     key=("full_date", "grain", "item"),
+    audits=(
+        Audit(
+            "revenue_adds_up",
+            "select 1 from (select grain, sum(total_revenue) r from gold_payments.agg_kpis_by_grain group by grain) k, "
+            "(select coalesce(sum(revenue), 0) r from gold_payments.fact_transactions where status = 'success') "
+            "f where k.r <> f.r",
+            "The revenue of every grain equals the revenue of successful facts.",
+        ),
+    ),
 )
 
 
@@ -121,25 +130,27 @@ def _kpis(name: str, by: list[Column], grain: str) -> Table:
     dimensions = [c.name for c in by]
     return _gold(
         name,
-        f"One day{grain}: the dashboard's KPIs and their 7-day moving averages." + _MA_NOTE,
+        f"One day{' and ' + grain if grain != 'day' else ''}: the dashboard's KPIs and their 7-day moving averages."
+        + _MA_NOTE,
         [Column("full_date", DATE, "Day."), *by, *_KPIS],
         key=("full_date", *dimensions),
         checks=(Check("rates_in_range", "failure_rate_ma7 between 0 and 1", "Rates are fractions."),),
         audits=(
             Audit(
                 "revenue_adds_up",
-                f"select 1 from (select sum(total_revenue) r from gold_payments.{name}) k, "
-                "(select coalesce(sum(revenue), 0) r from gold_payments.fact_transactions where status = 'success') "
-                "f where k.r <> f.r",
-                "KPI revenue equals the revenue of successful facts.",
+                f"select 1 from (select coalesce(sum(total_revenue), 0) r from gold_payments.{name}) k, "
+                "(select coalesce(sum(total_revenue), 0) r from gold_payments.agg_kpis_by_grain "
+                f"where grain = '{grain}') f where k.r <> f.r",
+                "KPI revenue equals the revenue of its grain in agg_kpis_by_grain, itself audited against the "
+                "successful facts.",
             ),
         ),
     )
 
 
-agg_daily_kpis = _kpis("agg_daily_kpis", [], "")
+agg_daily_kpis = _kpis("agg_daily_kpis", [], "day")
 agg_daily_channel_kpis = _kpis(
-    "agg_daily_channel_kpis", [Column("channel_name", STRING, "Channel.", allowed=CHANNELS)], " and channel"
+    "agg_daily_channel_kpis", [Column("channel_name", STRING, "Channel.", allowed=CHANNELS)], "channel"
 )
 agg_daily_city_kpis = _kpis(
     "agg_daily_city_kpis",
@@ -148,10 +159,10 @@ agg_daily_city_kpis = _kpis(
         Column("state", STRING, "State."),
         Column("region", STRING, "Region.", allowed=REGIONS),
     ],
-    " and city",
+    "city",
 )
 agg_daily_segment_kpis = _kpis(
-    "agg_daily_segment_kpis", [Column("segment", STRING, "Segment.", allowed=SEGMENTS)], " and customer segment"
+    "agg_daily_segment_kpis", [Column("segment", STRING, "Segment.", allowed=SEGMENTS)], "segment"
 )
 
 TABLES = (
