@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -27,11 +28,19 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
 def view_sql(schema: str, name: str, path: Path | list[Path]) -> list[str]:
     """A view reading every Parquet file under `path` (or under each of several paths)."""
     paths = path if isinstance(path, list) else [path]
-    globs = ", ".join("'" + str(p).replace("'", "''") + "/**/*.parquet'" for p in paths)
+    globs = ", ".join("'" + _parquet_glob(p).replace("'", "''") + "'" for p in paths)
     return [
         f"create schema if not exists {schema}",
         f"create or replace view {schema}.{name} as select * from read_parquet([{globs}], hive_types_autocast = false)",
     ]
+
+
+def _parquet_glob(directory: Path) -> str:
+    """The Parquet files of a table's directory: in its partition folders (key=value), if it has any, or in the
+    directory itself. Exact globs, not a recursive `**`: those list every folder again on every query."""
+    with os.scandir(directory) as entries:
+        partitioned = any(entry.is_dir() for entry in entries)
+    return f"{directory}/*/*.parquet" if partitioned else f"{directory}/*.parquet"
 
 
 def empty_view_sql(table: Table) -> list[str]:

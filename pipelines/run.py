@@ -26,7 +26,7 @@ from pipelines.graph import downstream, topological, upstream
 from pipelines.lake import Lake
 from pipelines.lock import lake_lock
 from pipelines.progress import progress
-from pipelines.store import TableStore, write_json_atomically
+from pipelines.store import TableStore, wait_for_garbage, write_json_atomically
 from silver import derivation_for
 from silver.job import SilverJob, SilverResult
 
@@ -85,6 +85,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
             manifest.status = "interrupted"
             raise
         finally:
+            wait_for_garbage()
             shutil.rmtree(lake.tmp, ignore_errors=True)
             manifest.durations["total"] = round(time.monotonic() - started, 3)
             manifest.finished_at = _now()

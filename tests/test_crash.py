@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines import store
 from pipelines.lake import Lake
 from tests.conftest import assert_same, run_lake, snapshot
 
@@ -94,3 +95,20 @@ def _referenced(lake: Lake) -> set[str]:
         payload = json.loads(state.read_text())
         names |= {payload["version"], payload.get("previous_version")}
     return names
+
+
+def test_without_syncfs_every_file_and_folder_a_version_wrote_is_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where syncfs(2) is missing, publication fsyncs what the version wrote: each new file (hard links are
+    already on disk) and each folder."""
+    version = tmp_path / "version"
+    (version / "data" / "day=1").mkdir(parents=True)
+    (version / "data" / "day=1" / "part-0.parquet").write_bytes(b"new")
+    (tmp_path / "old.parquet").write_bytes(b"kept")
+    os.link(tmp_path / "old.parquet", version / "data" / "linked.parquet")
+    flushed = []
+    monkeypatch.setattr(store, "_syncfs", None)
+    monkeypatch.setattr(store, "_fsync", lambda path, flags: flushed.append(Path(path).relative_to(version)))
+    store._make_durable(version)
+    assert sorted(map(str, flushed)) == [".", "data", "data/day=1", "data/day=1/part-0.parquet"]
