@@ -7,7 +7,8 @@ arrived in:
 - rows quarantined for a missing parent are validated again whenever a parent table changes.
 A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest) and
 publishes the new version in one atomic step, after checking that every bronze row is accounted for. Files and
-partitions are processed side by side in threads: polars and numpy release the GIL.
+partitions are processed side by side in threads: polars and numpy release the GIL. Small files are read in
+batches and small partitions merged in groups, so that a year of daily files costs about what its rows cost.
 """
 
 from __future__ import annotations
