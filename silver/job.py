@@ -211,13 +211,15 @@ class SilverJob:
         """Write valid rows aside, with their partition, until every new row has been read."""
         if valid.is_empty():
             return
+        rows = valid.with_columns(self._partition_of())
+        counts = rows.group_by(PARTITION).len().rows()
         # sorted, in small row groups: merging reads one partition and range of keys at a time
-        rows = valid.with_columns(self._partition_of()).sort(PARTITION, self.table.key[0])
+        order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
         self.staging.mkdir(parents=True, exist_ok=True)
         path = self.staging / f"{name}.parquet"
-        rows.write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
+        rows.sort(order).write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
         with self.lock:
-            for partition, count in rows.group_by(PARTITION).len().iter_rows():
+            for partition, count in counts:
                 self.staged[partition].append((path, count))
 
     def _partition_of(self) -> pl.Expr:
@@ -301,8 +303,10 @@ class SilverJob:
         staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
         stays bounded however large the partition grows.
         """
-        staged = sorted({path for p in unit for path, _ in self.staged[p]})
-        sources = [pl.scan_parquet(staged).filter(pl.col(PARTITION).is_in(unit))]
+        staged = {path for p in unit for path, _ in self.staged[p]}
+        sources = [pl.scan_parquet(sorted(staged))]
+        if any(path in staged for p in self.staged.keys() - set(unit) for path, _ in self.staged[p]):
+            sources = [sources[0].filter(pl.col(PARTITION).is_in(unit))]  # files shared with other groups
         for partition in (p for p in unit if p in existing):
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))
