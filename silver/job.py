@@ -314,12 +314,12 @@ class SilverJob:
             [s.select(*self.columns, q.FILE, LINE, RAW, PARTITION) for s in sources], how="vertical_relaxed"
         )
         if len(unit) > 1 or sizes[unit[0]] <= BUCKET_ROWS:
-            return self._write(0, self._settle(rows.collect()))
+            return self._write(0, self._settle(rows.collect(), several=len(unit) > 1))
         leading = pl.col(self.table.key[0])
 
         def settle(number: int, low: object, high: object) -> int:
             bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high)))
-            return self._write(number, self._settle(bucket.collect()))[unit[0]]
+            return self._write(number, self._settle(bucket.collect(), several=False))[unit[0]]
 
         ranges = self._bucket_ranges(rows)
         with ThreadPoolExecutor(self.threads) as pool:
@@ -348,18 +348,19 @@ class SilverJob:
         )
         return list(edges.sort("_b").select("low", "high").iter_rows())
 
-    def _settle(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:
         """Keep the earliest row of each key in each partition (setting the others aside) and derive the table's
-        columns; the rows keep their partition."""
-        key = [PARTITION, *self.table.key]
+        columns; the rows keep their partition. The partition joins the key only when `several` partitions are
+        settled together (it costs a string in every hash and sort)."""
+        key = [PARTITION, *self.table.key] if several else list(self.table.key)
         contested = rows.select(pl.struct(key).is_duplicated()).to_series()
         if contested.any():
             rivals = rows.filter(contested).sort([*key, q.FILE, LINE])
             first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
             rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
-            self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first)))
+            self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first), key))
         silver = rows.drop(RAW).sort(key)
-        if self.derivation and getattr(self.derivation, "row_wise", False):
+        if self.derivation and (not several or getattr(self.derivation, "row_wise", False)):
             silver = self.derivation(silver, self.parents)
         elif self.derivation:
             parts = silver.partition_by(PARTITION, maintain_order=True)
@@ -369,8 +370,7 @@ class SilverJob:
         schema = self._silver_schema() | {PARTITION: pl.String()}
         return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
-    def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
-        key = [PARTITION, *self.table.key]
+    def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         reference = pl.col(q.FILE) + ":" + pl.col(LINE).cast(pl.String)
         losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
         unread = losers.filter(pl.col(RAW).is_null())
