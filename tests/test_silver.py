@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
 import pytest
 
+import silver.job as silver_job
 from pipelines.errors import LakehouseError
 from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
 
@@ -138,3 +140,25 @@ def test_odd_files_are_quarantined_or_empty(lake_copy) -> None:
     assert inputs["zz_empty.csv"]["rows"] == 0 and inputs["zz_header_only.csv"]["rows"] == 0
     assert not inputs["zz_wrong_header.csv"]["header_ok"]
     assert ".zz_in_progress.csv" not in inputs
+
+
+def test_months_merged_together_are_still_flagged_month_by_month(lake_copy, monkeypatch) -> None:
+    """Small partitions are merged in groups, but a derivation over a whole partition sees one at a time: February's
+    first reading is judged from the month's start, not as an outage gap after January's last reading."""
+    monkeypatch.setattr(silver_job, "GROUPS_PER_THREAD", 0.01)  # every new month in one group
+    run_lake(lake_copy)
+    meters = pl.read_parquet(lake_copy.root / "silver" / "meters" / "meters")
+    interval = meters.filter(pl.col("meter_id") == "IESCO-000001")["reading_interval_minutes"][0]
+    last_of_january = dt.datetime(2030, 2, 1) - dt.timedelta(minutes=3 * interval)
+    write_bronze(
+        lake_copy,
+        "readings",
+        "zz_two_months.csv",
+        HEADER
+        + GOOD.replace("2030-01-01 00:00:00", f"{last_of_january:%Y-%m-%d %H:%M:%S}")
+        + GOOD.replace("2030-01-01", "2030-02-01"),
+    )
+    run_lake(lake_copy)
+    flags = silver(lake_copy, "readings").filter(pl.col("_source_file") == "meters/readings/zz_two_months.csv")
+    february = flags.filter(pl.col("reading_ts") == dt.datetime(2030, 2, 1))
+    assert len(flags) == 2 and february["anomaly_reason"].fill_null("").str.contains("outage_gap").sum() == 0
