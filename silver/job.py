@@ -33,12 +33,11 @@ from contracts.schema import Table
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
 from pipelines.store import DATA, QUARANTINE, TableStore, link_files
+from silver import merging
 from silver import quarantine as q
 from silver.rules import RULES, validate
 
 WHOLE = ""  # the single partition of an unpartitioned table
-BUCKET_ROWS = 1_000_000  # a partition is merged in buckets of about this many rows, to bound memory
-GROUPS_PER_THREAD = 2  # partitions are merged in about this many groups per thread, to balance the threads
 STAGED_ROW_GROUP = 65_536
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 PARTITION = "_p"  # the partition of a row while it is staged and merged
@@ -264,10 +263,10 @@ class SilverJob:
         partitions = {p: facts for p, facts in existing.items() if p not in self.staged}
         sizes = {p: existing.get(p, {}).get("rows", 0) + sum(n for _, n in self.staged[p]) for p in self.staged}
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
-        large = any(size > BUCKET_ROWS for size in sizes.values())
+        large = any(size > merging.BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
             lambda unit: self._merge(unit, existing, sizes),
-            self._units(sizes),
+            merging.groups(sizes, self.threads),
             f"merge {self.table.name}",
             "group",
             threads=1 if large else None,
@@ -279,20 +278,6 @@ class SilverJob:
                 "version": self.run_id,
             }
         return dict(sorted(partitions.items()))
-
-    def _units(self, sizes: Mapping[str, int]) -> list[list[str]]:
-        """Partitions merged together, in order: small ones in groups of about a share of a thread's work (the
-        per-partition overhead would dominate days of a few hundred rows), large ones alone."""
-        cap = min(BUCKET_ROWS, max(1, int(sum(sizes.values()) / (GROUPS_PER_THREAD * self.threads))))
-        units: list[list[str]] = []
-        rows = 0
-        for partition in sorted(sizes):
-            if not units or rows + sizes[partition] > cap:
-                units.append([])
-                rows = 0
-            units[-1].append(partition)
-            rows += sizes[partition]
-        return units
 
     def _merge(self, unit: list[str], existing: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, int]:
         """Current rows of some partitions plus their staged rows: deduplicated, derived and written, bucket by
@@ -313,7 +298,7 @@ class SilverJob:
         rows = pl.concat(
             [s.select(*self.columns, q.FILE, LINE, RAW, PARTITION) for s in sources], how="vertical_relaxed"
         )
-        if len(unit) > 1 or sizes[unit[0]] <= BUCKET_ROWS:
+        if len(unit) > 1 or sizes[unit[0]] <= merging.BUCKET_ROWS:
             return self._write(0, self._settle(rows.collect(), several=len(unit) > 1))
         leading = pl.col(self.table.key[0])
 
@@ -321,7 +306,7 @@ class SilverJob:
             bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high)))
             return self._write(number, self._settle(bucket.collect(), several=False))[unit[0]]
 
-        ranges = self._bucket_ranges(rows)
+        ranges = merging.bucket_ranges(rows, self.table.key[0])
         with ThreadPoolExecutor(self.threads) as pool:
             return {unit[0]: sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))}
 
@@ -335,18 +320,6 @@ class SilverJob:
         directory.mkdir(parents=True, exist_ok=True)
         rows.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
         return len(rows)
-
-    def _bucket_ranges(self, rows: pl.LazyFrame) -> list[tuple[object, object]]:
-        """Ranges of the key's first column, each holding about BUCKET_ROWS rows."""
-        leading = self.table.key[0]
-        sizes = rows.group_by(leading).len().sort(leading).collect()
-        bucket = (sizes["len"].cum_sum() - 1) // BUCKET_ROWS
-        edges = (
-            sizes.with_columns(bucket.alias("_b"))
-            .group_by("_b")
-            .agg(pl.col(leading).min().alias("low"), pl.col(leading).max().alias("high"))
-        )
-        return list(edges.sort("_b").select("low", "high").iter_rows())
 
     def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:
         """Keep the earliest row of each key in each partition (setting the others aside) and derive the table's
@@ -391,45 +364,12 @@ class SilverJob:
 
     def _write_quarantine(self) -> None:
         """One file per bronze file with set-aside rows; files this run did not change are hard-linked."""
-        target = self.version_dir / QUARANTINE
-        target.mkdir(parents=True, exist_ok=True)
-        released = {q.part_name(source): frames for source, frames in self.released.items()}
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
         for rel in self.redo:  # read again: their rows are set aside afresh
             current.pop(q.part_name(rel), None)
-        for name in current.keys() - self.set_aside.keys() - released.keys():
-            os.link(current[name], target / name)
-
-        def write(name: str, parts: pl.DataFrame | None) -> None:
-            if name not in current and name not in released:  # a new file's rows: nothing to reconcile
-                parts.sort(LINE).write_parquet(target / name, compression="zstd")
-                return
-            kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=q.schema(self.table))
-            for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
-                kept = kept.join(rows, on=[q.FILE, LINE], how="anti")
-            rows = pl.concat([kept, *([] if parts is None else [parts])], how="vertical_relaxed")
-            rows = rows.unique([q.FILE, LINE], keep="last", maintain_order=True)
-            if not rows.is_empty():
-                rows.sort(LINE).write_parquet(target / name, compression="zstd")
-
-        def write_group(files: tuple[Path, ...], names: list[str]) -> None:
-            """The quarantine files whose rows were set aside in the same files: those are read once."""
-            rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None
-            by_name = (
-                {}
-                if rows is None
-                else {q.part_name(source): part for (source,), part in rows.partition_by(q.FILE, as_dict=True).items()}
-            )
-            for name in names:
-                write(name, by_name.get(name))
-
-        groups: dict[tuple[Path, ...], list[str]] = defaultdict(list)
-        for name in sorted(self.set_aside.keys() | released.keys()):
-            groups[tuple(sorted(set(self.set_aside.get(name, []))))].append(name)
-        self._in_threads(lambda group: write_group(*group), list(groups.items()), "quarantine", "group")
-        if not any(target.iterdir()):
-            pl.DataFrame(schema=q.schema(self.table)).write_parquet(target / q.EMPTY_PART)
+        released = {q.part_name(source): frames for source, frames in self.released.items()}
+        q.write_version(self.version_dir / QUARANTINE, self.table, current, self.set_aside, released, self.threads)
 
     def _account(self, partitions: Mapping[str, Mapping], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Totals of the new version; refuses to publish unless every bronze row is accounted for."""

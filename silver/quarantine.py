@@ -8,6 +8,10 @@ disposition (`invalid` or `duplicate`), the row it duplicates and the run that s
 from __future__ import annotations
 
 import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -69,6 +73,52 @@ def duplicate_rows(losers: pl.DataFrame, run_id: str, table: Table) -> pl.DataFr
         pl.lit(run_id).alias(RUN),
         *[pl.col(c.name).cast(pl.String) for c in table.source_columns],
     )
+
+
+def write_version(
+    target: Path,
+    table: Table,
+    current: Mapping[str, Path],
+    set_aside: Mapping[str, list[Path]],
+    released: Mapping[str, list[pl.DataFrame]],
+    threads: int,
+) -> None:
+    """Write a version's quarantine folder, a file per bronze file:
+    - `current`: the previous version's files, hard-linked unless this run changed them;
+    - `set_aside`: for a quarantine file, the files its new rows were set aside in (each read once for all the
+      quarantine files it holds rows of);
+    - `released`: for a quarantine file, the (file, line) of its rows that loaded now.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in current.keys() - set_aside.keys() - released.keys():
+        os.link(current[name], target / name)
+
+    def write(name: str, new: pl.DataFrame | None) -> None:
+        if name not in current and name not in released:  # a new file's rows: nothing to reconcile
+            new.sort(LINE).write_parquet(target / name, compression="zstd")
+            return
+        kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=schema(table))
+        for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
+            kept = kept.join(rows, on=[FILE, LINE], how="anti")
+        rows = pl.concat([kept, *([] if new is None else [new])], how="vertical_relaxed")
+        rows = rows.unique([FILE, LINE], keep="last", maintain_order=True)
+        if not rows.is_empty():
+            rows.sort(LINE).write_parquet(target / name, compression="zstd")
+
+    def write_group(files: tuple[Path, ...], names: list[str]) -> None:
+        rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None
+        parts = {} if rows is None else rows.partition_by(FILE, as_dict=True)
+        by_name = {part_name(source): part for (source,), part in parts.items()}
+        for name in names:
+            write(name, by_name.get(name))
+
+    groups: dict[tuple[Path, ...], list[str]] = defaultdict(list)
+    for name in sorted(set_aside.keys() | released.keys()):
+        groups[tuple(sorted(set(set_aside.get(name, []))))].append(name)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda group: write_group(*group), groups.items()))
+    if not any(target.iterdir()):
+        pl.DataFrame(schema=schema(table)).write_parquet(target / EMPTY_PART)
 
 
 def waiting_for_parent() -> pl.Expr:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bronze.files
-import silver.job
+import silver.merging
 from pipelines.lake import Lake
 from tests.conftest import assert_same, run_lake, snapshot
 
@@ -63,10 +63,10 @@ def test_new_months_rebuild_only_their_partitions(generated: Path, clean_snapsho
 @pytest.mark.parametrize(
     "limits",
     [
-        {(silver.job, "BUCKET_ROWS"): 3000},  # months merged in buckets, by several files each
+        {(silver.merging, "BUCKET_ROWS"): 3000},  # months merged in buckets, by several files each
         {(bronze.files, "SMALL_FILE_BYTES"): 0},  # every file read alone
         {(bronze.files, "BATCH_FILES"): 2},  # small files read two at a time
-        {(silver.job, "GROUPS_PER_THREAD"): 0.01},  # every month merged in one group
+        {(silver.merging, "GROUPS_PER_THREAD"): 0.01},  # every month merged in one group
     ],
     ids=["buckets", "files-alone", "small-batches", "one-group"],
 )
@@ -83,4 +83,4 @@ def test_how_the_work_is_cut_does_not_change_the_result(
     assert_same(snapshot(lake), clean_snapshot)
     readings = (lake.root / "silver" / "meters" / "readings").resolve()
     bucketed = any(readings.rglob("part-1.parquet"))
-    assert bucketed == (limits.get((silver.job, "BUCKET_ROWS")) == 3000)
+    assert bucketed == (limits.get((silver.merging, "BUCKET_ROWS")) == 3000)

@@ -8,8 +8,8 @@ import json
 import polars as pl
 import pytest
 
-import silver.job as silver_job
 from pipelines.errors import LakehouseError
+from silver import merging
 from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
 
 HEADER = "meter_id,reading_ts,kwh,voltage,current_a,power_factor,frequency_hz\n"
@@ -145,7 +145,7 @@ def test_odd_files_are_quarantined_or_empty(lake_copy) -> None:
 def test_months_merged_together_are_still_flagged_month_by_month(lake_copy, monkeypatch) -> None:
     """Small partitions are merged in groups, but a derivation over a whole partition sees one at a time: February's
     first reading is judged from the month's start, not as an outage gap after January's last reading."""
-    monkeypatch.setattr(silver_job, "GROUPS_PER_THREAD", 0.01)  # every new month in one group
+    monkeypatch.setattr(merging, "GROUPS_PER_THREAD", 0.01)  # every new month in one group
     run_lake(lake_copy)
     meters = pl.read_parquet(lake_copy.root / "silver" / "meters" / "meters")
     interval = meters.filter(pl.col("meter_id") == "IESCO-000001")["reading_interval_minutes"][0]
