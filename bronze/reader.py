@@ -59,10 +59,6 @@ class BronzeReader:
         self.facts = FileFacts()
         self._positions: list[int] | None = None  # header position of each contract column
 
-    @property
-    def header_ok(self) -> bool:
-        return self.facts.header_ok
-
     def __iter__(self) -> Iterator[pl.DataFrame]:
         digest = hashlib.sha256()
         carry = b""

@@ -54,7 +54,8 @@ def check_rows(con: duckdb.DuckDBPyConnection, table: Table) -> list[Failure]:
 
 
 def check_key(con: duckdb.DuckDBPyConnection, table: Table) -> list[Failure]:
-    """The key is unique: over the rebuilt partitions alone when the key fixes the partition, else the table."""
+    """The key is unique in what is bound to the table's name (the builder binds just the rebuilt partitions when
+    the key fixes the partition, else the whole new version)."""
     keys = ", ".join(table.key)
     offending = scalar(
         con, f"select count(*) from (select 1 from {table.qualified_name} group by {keys} having count(*) > 1)"

@@ -66,7 +66,7 @@ def test_columns_are_matched_by_header_name_in_any_order(tmp_path: Path) -> None
     path = tmp_path / "x.csv"
     path.write_text("C, B ,a\n3,2,1\n")
     rows, reader = read(path)
-    assert reader.header_ok
+    assert reader.facts.header_ok
     assert rows.select(COLUMNS).row(0) == ("1", "2", "3")
 
 
@@ -74,7 +74,7 @@ def test_wrong_header_marks_every_row(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,b,z\n1,2,3\n4,5,6\n")
     rows, reader = read(path)
-    assert not reader.header_ok
+    assert not reader.facts.header_ok
     assert rows[ERROR].to_list() == ["file:header", "file:header"]
 
 
