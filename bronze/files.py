@@ -25,18 +25,20 @@ class BronzeFile:
     mtime_ns: int
 
 
-def discover(bronze_root: Path, table_dir: Path) -> list[BronzeFile]:
-    """Every `*.csv` under the table's directory (sub-directories too, e.g. Hive-style date=...).
+def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("csv",)) -> list[BronzeFile]:
+    """Every file of the given formats (`*.csv`, `*.xlsx`) under the table's directory (sub-directories too, e.g.
+    Hive-style date=...).
 
     Names starting with `.` or `_` are skipped anywhere in the path: producers write there first and rename
     into place when the file is complete.
     """
     if not table_dir.is_dir():
         return []
+    suffixes = {f".{f}" for f in formats}
     found = []
     for path in table_dir.rglob("*"):
         parts = path.relative_to(table_dir).parts
-        if path.suffix.lower() != ".csv" or not path.is_file() or any(p[0] in "._" for p in parts):
+        if path.suffix.lower() not in suffixes or not path.is_file() or any(p[0] in "._" for p in parts):
             continue
         stat = path.stat()
         found.append(BronzeFile(path, path.relative_to(bronze_root).as_posix(), stat.st_size, stat.st_mtime_ns))
@@ -70,16 +72,20 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
 
 
 def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:
-    """Each large file alone; small ones together (up to BATCH_FILES and BATCH_BYTES a batch), in path order."""
+    """Each large file and each workbook alone; small CSV files together (up to BATCH_FILES and BATCH_BYTES a
+    batch), in path order."""
     batches: list[list[BronzeFile]] = []
     size = 0
     for file in sorted(files, key=lambda f: f.rel):
         last = batches[-1] if batches else None
-        small = file.bytes <= SMALL_FILE_BYTES
-        joins = small and last and last[0].bytes <= SMALL_FILE_BYTES and len(last) < BATCH_FILES
+        joins = _read_together(file) and last and _read_together(last[0]) and len(last) < BATCH_FILES
         if not joins or size + file.bytes > BATCH_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(file)
         size += file.bytes
     return batches
+
+
+def _read_together(file: BronzeFile) -> bool:
+    return file.bytes <= SMALL_FILE_BYTES and file.rel.lower().endswith(".csv")

@@ -99,10 +99,23 @@ class BronzeReader:
 def read_header(line: str, columns: Sequence[str]) -> tuple[list[str], list[int] | None]:
     """The header's names, and the position of each contract column in it (None if the names do not match)."""
     names = next(csv.reader([_strip_terminator(line).removeprefix(BOM)]), [])
+    return names, header_positions(names, columns)
+
+
+def header_positions(names: Sequence[str], columns: Sequence[str]) -> list[int] | None:
+    """The position of each contract column among a header's names, matched ignoring case and surrounding
+    spaces; None unless the names are exactly the contract's columns, in any order."""
     normalised = [n.strip().lower() for n in names]
     if sorted(normalised) != sorted(columns):
-        return names, None
-    return names, [normalised.index(c) for c in columns]
+        return None
+    return [normalised.index(c) for c in columns]
+
+
+def csv_field(value: pl.Expr) -> pl.Expr:
+    """RFC 4180 quoting, only where needed; null is an empty field."""
+    needs_quotes = value.str.contains(r'[",\n\r]')
+    quoted = pl.lit('"') + value.str.replace_all('"', '""', literal=True) + pl.lit('"')
+    return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
 
 
 def read_small_files(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.DataFrame, list[FileFacts]]:

@@ -94,6 +94,8 @@ class ForeignKey:
     columns: tuple[str, ...]
     table: str  # a table of the same layer and domain
     to: tuple[str, ...]
+    # parent columns the table's row checks may read, e.g. a trade's date against its client's opening date
+    brings: tuple[str, ...] = ()
 
     @property
     def rule(self) -> str:
@@ -143,6 +145,7 @@ class Table:
     audits: tuple[Audit, ...] = ()
     partition: Partition | None = None
     catalog_schema: str | None = None  # the schema users query it in, when not <layer>_<domain>
+    bronze_formats: tuple[str, ...] = ("csv",)  # file types producers drop: "csv", and "xlsx" for workbooks
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +172,16 @@ class Table:
     @property
     def source_columns(self) -> list[Column]:
         return [c for c in self.columns if c.source]
+
+    @property
+    def reads_bronze(self) -> bool:
+        """False for a silver table computed from other silver tables (such as trade settlements)."""
+        return bool(self.source_columns)
+
+    @property
+    def takes_workbooks(self) -> bool:
+        """Rows may come from workbook sheets, so their lineage names the sheet as well as the file and row."""
+        return "xlsx" in self.bronze_formats
 
     def column(self, name: str) -> Column:
         return self.column_index[name]

@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 
-from contracts.schema import STRING, Table
+from bronze.reader import csv_field
+from contracts.schema import STRING, DataType, Table
+from generators.workbook import workbook_bytes
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 from pipelines.progress import progress
@@ -44,13 +46,6 @@ def run_tasks(work: Callable[[T], R], tasks: Sequence[T], workers: int, desc: st
     # spawn, not fork: forking a process whose polars thread pool is running can deadlock the child
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(progress(pool.map(work, tasks), desc=desc, unit="task", total=len(tasks)))
-
-
-def csv_field(value: pl.Expr) -> pl.Expr:
-    """RFC 4180 quoting, only where needed; null is an empty field."""
-    needs_quotes = value.str.contains(r'[",\n\r]')
-    quoted = pl.lit('"') + value.str.replace_all('"', '""', literal=True) + pl.lit('"')
-    return pl.when(needs_quotes).then(quoted).otherwise(value).fill_null("")
 
 
 def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
@@ -119,13 +114,45 @@ class TableFile:
     ledger: pl.DataFrame  # LEDGER_SCHEMA, without the file column filled
 
     def write(self, lake: Lake) -> tuple[bool, int]:
-        rel = f"{self.table.domain}/{self.table.name}/{self.name}"
-        written = write_immutable(lake.bronze / rel, csv_bytes(self.lines, self.table))
-        if len(self.ledger):
-            ledger = self.ledger.with_columns(pl.lit(rel).alias("file")).select(list(LEDGER_SCHEMA))
-            target = lake.ledger / self.table.domain / self.table.name / self.name
-            write_immutable(target, ledger.write_csv().encode())
+        written = write_immutable(lake.bronze / _rel(self.table, self.name), csv_bytes(self.lines, self.table))
+        _write_ledger(lake, self.table, self.name, self.ledger)
         return written, len(self.lines)
+
+
+@dataclass
+class WorkbookFile:
+    """One generated Excel workbook: a sheet of text cells per name, and the dirt injected into it."""
+
+    table: Table
+    name: str
+    sheets: dict[str, pl.DataFrame]  # text cells in the contract's columns (see generators.workbook)
+    ledger: pl.DataFrame  # LEDGER_SCHEMA plus the sheet, without the file column filled
+
+    def write(self, lake: Lake) -> tuple[bool, int]:
+        kinds = {c.name: _cell_kind(c.type) for c in self.table.source_columns}
+        written = write_immutable(lake.bronze / _rel(self.table, self.name), workbook_bytes(self.sheets, kinds))
+        _write_ledger(lake, self.table, f"{self.name}.csv", self.ledger)
+        return written, sum(len(sheet) for sheet in self.sheets.values())
+
+
+def _cell_kind(kind: DataType) -> str:
+    """How a workbook holds a column: dates as date cells, numbers as numbers, the rest as text."""
+    if kind.polars.is_temporal():
+        return "datetime"
+    return "number" if kind.polars.is_numeric() else "string"
+
+
+def _rel(table: Table, name: str) -> str:
+    return f"{table.domain}/{table.name}/{name}"
+
+
+def _write_ledger(lake: Lake, table: Table, name: str, ledger: pl.DataFrame) -> None:
+    """The ledger of a file, next to where bronze keeps it: `_ledger/<domain>/<table>/<name>`."""
+    if len(ledger):
+        columns = [c for c in ledger.columns if c not in LEDGER_SCHEMA]  # a workbook's sheet
+        source = _rel(table, name.removesuffix(".csv") if columns else name)
+        rows = ledger.with_columns(pl.lit(source).alias("file")).select("file", *columns, *list(LEDGER_SCHEMA)[1:])
+        write_immutable(lake.ledger / table.domain / table.name / name, rows.write_csv().encode())
 
 
 def count_file(totals: dict[str, dict[str, int]], table: str, written: bool, rows: int) -> None:

@@ -16,11 +16,15 @@ import polars as pl
 from bronze.reader import split_lines
 from contracts.schema import DATE, TIMESTAMP, DataType, Table
 from generators.core import TableFile, csv_lines, empty_ledger, pick, rng_for
+from generators.workbook import EXTRA as EXTRA_CELL
 from pipelines.errors import LakehouseError
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
 MALFORMED_NUMBER = "malformed_number"
 MALFORMED_COLUMNS = "malformed_columns"
+MALFORMED_DATE = "malformed_date"
+DAY_FIRST = {"date": "%d/%m/%Y", "timestamp": "%d/%m/%Y %H:%M"}  # how a malformed date is written
+LONG = "_long"  # a row with the wrong number of fields has one too many (else one too few)
 DUPLICATE = "duplicate"
 PREFIX = "_is_"
 
@@ -118,13 +122,40 @@ def render(
         include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d"
     )
     lines, _ = split_lines(body.encode(), final=True)
-    broken = np.flatnonzero((has(frame, MALFORMED_NUMBER) | has(frame, MALFORMED_COLUMNS)).to_numpy())
+    broken = _broken(frame)
     if len(broken):
-        lines = lines.scatter(broken, _broken_lines(frame[broken], table, rng, numeric) + "\n")
+        text = _broken_text(frame[broken], table, rng, numeric)
+        lines = lines.scatter(broken, _broken_lines(text, table) + "\n")
     return lines, ledger(frame)
 
 
-def _broken_lines(rows: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.Series:
+def render_cells(frame: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.DataFrame:
+    """The text of every cell of typed rows, for a workbook, broken as `render` breaks CSV lines: a row with the
+    wrong number of fields has one cell too many (in column EXTRA_CELL) or loses its last."""
+    columns = [c.name for c in table.source_columns]
+    text = frame.select(_as_text(c.name, c.type) for c in table.source_columns)
+    text = text.with_columns(pl.lit(None, pl.String).alias(EXTRA_CELL))
+    broken = _broken(frame)
+    if len(broken):
+        fixed = _broken_text(frame[broken], table, rng, numeric)
+        wrong = pl.lit(has(fixed, MALFORMED_COLUMNS))
+        fixed = fixed.with_columns(
+            pl.when(wrong & ~pl.col(LONG)).then(None).otherwise(pl.col(columns[-1])).alias(columns[-1]),
+            pl.when(wrong & pl.col(LONG)).then(pl.lit("EXTRA")).alias(EXTRA_CELL),
+        )
+        text = text.with_columns(text[c].scatter(broken, fixed[c]) for c in [*columns, EXTRA_CELL])
+    return text
+
+
+def _broken(frame: pl.DataFrame) -> np.ndarray:
+    """Positions of the rows tagged to be broken when written."""
+    tagged = has(frame, MALFORMED_NUMBER) | has(frame, MALFORMED_COLUMNS) | has(frame, MALFORMED_DATE)
+    return np.flatnonzero(tagged.to_numpy())
+
+
+def _broken_text(rows: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.DataFrame:
+    """The fields of rows to be broken as text: a non-numeric token in a number, a date written day first; and
+    whether a row with the wrong number of fields gets one too many (`LONG`) or one too few."""
     text = rows.with_columns(_as_text(c.name, c.type) for c in table.source_columns)
     if numeric:
         column = pl.Series(rng.integers(0, len(numeric), len(text)))
@@ -134,13 +165,22 @@ def _broken_lines(rows: pl.DataFrame, table: Table, rng: np.random.Generator, nu
             pl.when(wrong & (pl.lit(column) == i)).then(pl.lit(token)).otherwise(pl.col(name)).alias(name)
             for i, name in enumerate(numeric)
         )
+    day_first = pl.lit(has(text, MALFORMED_DATE))
+    text = text.with_columns(
+        pl.when(day_first).then(rows.get_column(c.name).dt.strftime(DAY_FIRST[c.type.name])).otherwise(pl.col(c.name))
+        for c in table.source_columns
+        if c.type.name in DAY_FIRST
+    )
+    return text.with_columns(pl.Series(LONG, rng.random(len(text)) < 0.5))
+
+
+def _broken_lines(text: pl.DataFrame, table: Table) -> pl.Series:
     lines = csv_lines(text, table)
-    extra_field = pl.Series(rng.random(len(text)) < 0.5)
     short_or_long = (
-        pl.when(pl.lit(extra_field)).then(pl.col("l") + ",EXTRA").otherwise(pl.col("l").str.replace(r",[^,]*$", ""))
+        pl.when(pl.col(LONG)).then(pl.col("l") + ",EXTRA").otherwise(pl.col("l").str.replace(r",[^,]*$", ""))
     )
     return (
-        pl.DataFrame({"l": lines})
+        text.with_columns(lines.alias("l"))
         .select(pl.when(pl.lit(has(text, MALFORMED_COLUMNS))).then(short_or_long).otherwise(pl.col("l")))
         .to_series()
     )

@@ -9,8 +9,6 @@ data rather than the history.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import time
 from collections import defaultdict
@@ -21,11 +19,12 @@ import duckdb
 
 import contracts
 from contracts.schema import Table
-from gold.checks import check_audits, check_key, check_rows
 from gold.models import Model, macros_sql
+from pipelines.checks import check_audits, check_key, check_rows
 from pipelines.duck import connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
+from pipelines.plan import Plan, plan
 from pipelines.store import DATA, TableStore, link_files
 
 
@@ -39,13 +38,6 @@ class GoldResult:
     message: str | None = None
     partitions_rebuilt: int | None = None  # partitions this build wrote (the others were linked)
     rows_written: int | None = None  # rows in them
-
-
-@dataclass(frozen=True)
-class Plan:
-    fingerprint: str  # of everything but the partition-by-partition inputs
-    input_partitions: dict[str, dict[str, str]]  # input -> partition -> version
-    rebuild: set[str] | None  # partitions to rebuild; None: the whole table
 
 
 class GoldBuilder:
@@ -115,37 +107,14 @@ class GoldBuilder:
         # Only what the SQL reads is data; dimensions named by foreign keys are only checked against, and keys
         # never leave the lake (silver keeps every key it loaded), so partitions built before stay valid.
         inputs = {name: _state_of(self.lake, name) for name in model.reads}
-        by_partition = {name for name in inputs if _partitioned_alike(model.table, name)}
-        whole = {name: inputs[name]["version"] for name in sorted(inputs.keys() - by_partition)}
-        payload = {
+        tracked = {name: state for name, state in inputs.items() if _partitioned_alike(model.table, name)}
+        identity = {
             "sql": model.sql,
             "contract": repr(model.table),
             "macros": macros_sql(model.table.domain),
-            "inputs": whole,
+            "inputs": {name: inputs[name]["version"] for name in sorted(inputs.keys() - tracked.keys())},
         }
-        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-        input_partitions = {
-            name: {p: facts["version"] for p, facts in inputs[name].get("partitions", {}).items()}
-            for name in sorted(by_partition)
-        }
-        plan = Plan(fingerprint, input_partitions, None)
-        if force or previous is None or previous.get("fingerprint") != fingerprint:
-            return plan
-        before = previous.get("input_partitions", {})
-        if before == input_partitions:
-            return None
-        if "partitions" not in previous or before.keys() != input_partitions.keys():
-            return plan
-        changed = {
-            partition
-            for name, versions in input_partitions.items()
-            for partition in versions.keys() | before[name].keys()
-            if versions.get(partition) != before[name].get(partition)
-        }
-        if model.table.partition.sequential and changed:
-            known = set(previous["partitions"]) | {p for versions in input_partitions.values() for p in versions}
-            changed = {p for p in known if p and p >= min(changed)}
-        return Plan(fingerprint, input_partitions, changed)
+        return plan(model.table, identity, tracked, previous, force)
 
     # -- building ------------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import polars as pl
 
 from bronze.files import BronzeFile, batches_of, check_unchanged, discover
 from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
+from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import Table
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
@@ -42,12 +43,14 @@ STAGED_ROW_GROUP = 65_536
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 PARTITION = "_p"  # the partition of a row while it is staged and merged
 Progress = Callable[..., Iterable]
-# Columns a table computes over one whole partition, given its parents' rows.
+# Columns a table computes over one whole partition (or row by row, see `row_wise`), given its parents' rows.
 Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
 
 
 def row_wise(derivation: Derivation) -> Derivation:
-    """Mark a derivation whose every row depends on that row alone: it may run over many partitions at once."""
+    """Mark a derivation whose every row depends on that row (and its parents) alone: it runs once, when the row is
+    staged, and its columns are stored and carried through later merges. So it may also change a source column
+    (a sell filed negative becomes its absolute value) without being applied twice."""
     derivation.row_wise = True  # type: ignore[attr-defined]
     return derivation
 
@@ -84,12 +87,18 @@ class SilverJob:
         self.parents = {name: frame for name, (_, frame) in parents.items()}
         self.parent_versions = {name: version for name, (version, _) in parents.items()}
         self.derivation = derivation
+        self.row_wise = getattr(derivation, "row_wise", False)
         self.store = TableStore(lake, table)
         self.previous = None if full_refresh else self.store.state()
         self.previous_dir = self.store.current_dir() if self.previous else None
         self.progress = progress or (lambda items, **_: items)
         self.threads = threads or os.cpu_count() or 1
         self.columns = [c.name for c in table.source_columns]
+        # what a partition stores besides lineage: the source columns, and what a row-wise derivation added
+        spec = table.partition
+        derived = [c.name for c in table.columns if not c.source and (spec is None or c.name != spec.column)]
+        self.stored = self.columns + (derived if self.row_wise else [])
+        self.lineage = q.lineage(table)
         self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # (file, line) loaded from quarantine
         self.set_aside_count = itertools.count()
         self.stage_count = itertools.count()
@@ -100,7 +109,7 @@ class SilverJob:
     def run(self) -> SilverResult:
         started = time.monotonic()
         bronze_dir = self.lake.bronze_dir(self.table.domain, self.table.name)
-        present = {f.rel: f for f in discover(self.lake.bronze, bronze_dir)}
+        present = {f.rel: f for f in discover(self.lake.bronze, bronze_dir, self.table.bronze_formats)}
         ingested = dict(self.previous["files"]) if self.previous else {}
         self.redo = {rel for rel in present if self.reprocess and f"={self.reprocess}/" in rel}
         ingested = {rel: facts for rel, facts in ingested.items() if rel not in self.redo}
@@ -165,18 +174,22 @@ class SilverJob:
     # -- new bronze files ----------------------------------------------------------------------------------------
 
     def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
-        """Read a batch of files (one large file, a chunk at a time, or many small ones parsed together) and
-        stage their rows."""
+        """Read a batch of files (a workbook, one large CSV file a chunk at a time, or many small ones parsed
+        together) and stage their rows."""
         name = q.part_name(files[0].rel).removesuffix(".parquet")
-        if len(files) == 1:
+        if len(files) == 1 and is_workbook(files[0].path):
+            records, read = read_workbook(files[0].path, self.columns)
+            self._check(self._traced(records, files[0].rel), name)
+            facts = [read]
+        elif len(files) == 1:
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
-                self._check(raw.with_columns(pl.lit(files[0].rel).alias(q.FILE)), f"{name}-{next(self.stage_count)}")
+                self._check(self._traced(raw, files[0].rel), f"{name}-{next(self.stage_count)}")
             facts = [reader.facts]
         else:
             raw, facts = read_small_files([f.path for f in files], self.columns)
             rels = pl.Series(q.FILE, [f.rel for f in files])
-            self._check(raw.with_columns(rels.gather(raw[FILE_INDEX])).drop(FILE_INDEX), name)
+            self._check(self._traced(raw.drop(FILE_INDEX), rels.gather(raw[FILE_INDEX])), name)
         return [
             {
                 "file": file.rel,
@@ -190,6 +203,11 @@ class SilverJob:
             for file, read in zip(files, facts)
         ]
 
+    def _traced(self, records: pl.DataFrame, source_file: str | pl.Series) -> pl.DataFrame:
+        """Records with their lineage: the source file, and no sheet for CSV lines of a table fed workbooks."""
+        sheet = [] if SHEET in records.columns or SHEET not in self.lineage else [pl.lit(None, pl.String).alias(SHEET)]
+        return records.with_columns(pl.lit(source_file).alias(q.FILE), *sheet)
+
     def _check(self, raw: pl.DataFrame, name: str) -> None:
         """Validate raw records (of one or more files); set aside the invalid, stage the valid as `name`."""
         checked = validate(raw, self.table, self.parents)
@@ -199,7 +217,7 @@ class SilverJob:
         # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
         contested = pl.struct(list(self.table.key)).is_duplicated()
         valid = (
-            checked.with_columns(raw.get_column(q.FILE), raw.get_column(LINE), strip_terminators(raw[RAW]))
+            checked.with_columns(*raw.select(self.lineage).get_columns(), strip_terminators(raw[RAW]))
             .filter(ok)
             .drop(RULES)
             .with_columns(pl.when(contested).then(pl.col(RAW)).alias(RAW))
@@ -210,6 +228,8 @@ class SilverJob:
         """Write valid rows aside, with their partition, until every new row has been read."""
         if valid.is_empty():
             return
+        if self.row_wise:
+            valid = self.derivation(valid, self.parents)
         rows = valid.with_columns(self._partition_of())
         counts = rows.group_by(PARTITION).len().rows()
         # sorted, in small row groups: merging reads one partition and range of keys at a time
@@ -242,8 +262,12 @@ class SilverJob:
             ok = rules.list.len() == 0
             source = waiting.get_column(q.FILE)[0]
             self._set_aside(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
-            self.released[source].append(waiting.filter(ok).select(q.FILE, LINE))
-            valid = checked.filter(ok).drop(RULES).with_columns(waiting.filter(ok).select(q.FILE, LINE, RAW))
+            self.released[source].append(waiting.filter(ok).select(self.lineage))
+            valid = (
+                checked.filter(ok)
+                .drop(RULES)
+                .with_columns(*waiting.filter(ok).select(*self.lineage, RAW).get_columns())
+            )
             self._stage(valid, f"released-{part.stem}")
 
     # -- partitions ----------------------------------------------------------------------------------------------
@@ -296,7 +320,7 @@ class SilverJob:
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))
         rows = pl.concat(
-            [s.select(*self.columns, q.FILE, LINE, RAW, PARTITION) for s in sources], how="vertical_relaxed"
+            [s.select(*self.stored, *self.lineage, RAW, PARTITION) for s in sources], how="vertical_relaxed"
         )
         if len(unit) > 1 or sizes[unit[0]] <= merging.BUCKET_ROWS:
             return self._write(0, self._settle(rows.collect(), several=len(unit) > 1))
@@ -322,21 +346,19 @@ class SilverJob:
         return len(rows)
 
     def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:
-        """Keep the earliest row of each key in each partition (setting the others aside) and derive the table's
-        columns; the rows keep their partition. The partition joins the key only when `several` partitions are
-        settled together (it costs a string in every hash and sort)."""
+        """Keep the earliest row of each key in each partition (setting the others aside) and derive the columns
+        computed over a whole partition; the rows keep their partition. The partition joins the key only when
+        `several` partitions are settled together (it costs a string in every hash and sort)."""
         key = [PARTITION, *self.table.key] if several else list(self.table.key)
         contested = rows.select(pl.struct(key).is_duplicated()).to_series()
         if contested.any():
-            rivals = rows.filter(contested).sort([*key, q.FILE, LINE])
+            rivals = rows.filter(contested).sort([*key, *self.lineage])
             first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
             rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
             self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first), key))
         silver = rows.drop(RAW).sort(key)
-        if self.derivation and (not several or getattr(self.derivation, "row_wise", False)):
-            silver = self.derivation(silver, self.parents)
-        elif self.derivation:
-            parts = silver.partition_by(PARTITION, maintain_order=True)
+        if self.derivation and not self.row_wise:  # it looks at whole partitions
+            parts = silver.partition_by(PARTITION, maintain_order=True) if several else [silver]
             silver = pl.concat([self.derivation(part, self.parents) for part in parts])
         if self.table.partition:
             silver = silver.with_columns(pl.col(PARTITION).alias(self.table.partition.column))
@@ -344,16 +366,18 @@ class SilverJob:
         return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-        reference = pl.col(q.FILE) + ":" + pl.col(LINE).cast(pl.String)
+        sheet = [pl.lit("[") + pl.col(SHEET) + pl.lit("]")] if SHEET in self.lineage else []
+        reference = pl.concat_str(pl.col(q.FILE), *sheet, pl.lit(":"), pl.col(LINE).cast(pl.String), ignore_nulls=True)
         losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
         unread = losers.filter(pl.col(RAW).is_null())
         if not unread.is_empty():
-            fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(q.FILE, LINE))
-            losers = losers.update(fetched, on=[q.FILE, LINE], how="left")
+            fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(self.lineage))
+            losers = losers.join(fetched.rename({RAW: "_read_back"}), on=self.lineage, how="left", nulls_equal=True)
+            losers = losers.with_columns(pl.coalesce(RAW, "_read_back").alias(RAW)).drop("_read_back")
         return q.duplicate_rows(losers, self.run_id, self.table)
 
     def _silver_schema(self) -> dict[str, pl.DataType]:
-        return {c.name: c.type.polars for c in self.table.columns} | {q.FILE: pl.String(), LINE: pl.Int64()}
+        return {c.name: c.type.polars for c in self.table.columns} | q.lineage_schema(self.table)
 
     def _partition_dir(self, version_dir: Path, partition: str) -> Path:
         if partition == WHOLE:

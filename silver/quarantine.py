@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from bronze.reader import LINE, RAW, BronzeReader, strip_terminators
+from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import Table
 
 FILE = "_source_file"
@@ -27,10 +28,18 @@ INVALID, DUPLICATE = "invalid", "duplicate"
 EMPTY_PART = "empty.parquet"  # keeps an empty quarantine readable, with its schema
 
 
+def lineage(table: Table) -> list[str]:
+    """The columns that say where a row came from: its file, its sheet (for tables fed workbooks) and its line."""
+    return [FILE, SHEET, LINE] if table.takes_workbooks else [FILE, LINE]
+
+
+def lineage_schema(table: Table) -> dict[str, pl.DataType]:
+    return {column: pl.Int64() if column == LINE else pl.String() for column in lineage(table)}
+
+
 def schema(table: Table) -> dict[str, pl.DataType]:
     return {
-        FILE: pl.String(),
-        LINE: pl.Int64(),
+        **lineage_schema(table),
         RAW: pl.String(),
         DISPOSITION: pl.String(),
         "failed_rules": pl.List(pl.String()),
@@ -64,8 +73,7 @@ def invalid_rows(raw: pl.DataFrame, rules: pl.Series, run_id: str, table: Table)
 def duplicate_rows(losers: pl.DataFrame, run_id: str, table: Table) -> pl.DataFrame:
     """Quarantine rows for typed rows removed as duplicates; values are shown as text."""
     return losers.select(
-        FILE,
-        LINE,
+        *lineage(table),
         RAW,
         pl.lit(DUPLICATE).alias(DISPOSITION),
         pl.lit(["key:duplicate"]).alias("failed_rules"),
@@ -90,20 +98,21 @@ def write_version(
     - `released`: for a quarantine file, the (file, line) of its rows that loaded now.
     """
     target.mkdir(parents=True, exist_ok=True)
+    within_file = lineage(table)[1:]
     for name in current.keys() - set_aside.keys() - released.keys():
         os.link(current[name], target / name)
 
     def write(name: str, new: pl.DataFrame | None) -> None:
         if name not in current and name not in released:  # a new file's rows: nothing to reconcile
-            new.sort(LINE).write_parquet(target / name, compression="zstd")
+            new.sort(within_file).write_parquet(target / name, compression="zstd")
             return
         kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=schema(table))
         for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
-            kept = kept.join(rows, on=[FILE, LINE], how="anti")
+            kept = kept.join(rows, on=lineage(table), how="anti", nulls_equal=True)
         rows = pl.concat([kept, *([] if new is None else [new])], how="vertical_relaxed")
-        rows = rows.unique([FILE, LINE], keep="last", maintain_order=True)
+        rows = rows.unique(lineage(table), keep="last", maintain_order=True)
         if not rows.is_empty():
-            rows.sort(LINE).write_parquet(target / name, compression="zstd")
+            rows.sort(within_file).write_parquet(target / name, compression="zstd")
 
     def write_group(files: tuple[Path, ...], names: list[str]) -> None:
         rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None
@@ -129,11 +138,15 @@ def waiting_for_parent() -> pl.Expr:
 
 
 def fetch_raw_lines(bronze_root: Path, table: Table, wanted: pl.DataFrame) -> pl.DataFrame:
-    """The raw text of given (file, line) pairs, read back from the immutable bronze files."""
+    """The raw text of given rows (by lineage), read back from the immutable bronze files."""
+    where = lineage(table)
     found = []
-    for source_file, lines in wanted.group_by(FILE):
-        reader = BronzeReader(bronze_root / source_file[0], [c.name for c in table.source_columns])
-        for chunk in reader:
-            hit = chunk.filter(pl.col(LINE).is_in(lines.get_column(LINE).implode()))
-            found.append(hit.select(pl.lit(source_file[0]).alias(FILE), LINE, strip_terminators(pl.col(RAW))))
-    return pl.concat(found) if found else pl.DataFrame(schema={FILE: pl.String, LINE: pl.Int64, RAW: pl.String})
+    for (source_file,), rows in wanted.group_by(FILE):
+        path = bronze_root / source_file
+        columns = [c.name for c in table.source_columns]
+        chunks = [read_workbook(path, columns)[0]] if is_workbook(path) else BronzeReader(path, columns)
+        for chunk in chunks:
+            chunk = chunk.with_columns(pl.lit(source_file).alias(FILE))
+            hit = chunk.join(rows.select(where), on=[c for c in where if c in chunk.columns], nulls_equal=True)
+            found.append(hit.select(*where, strip_terminators(pl.col(RAW))))
+    return pl.concat(found) if found else pl.DataFrame(schema={**lineage_schema(table), RAW: pl.String()})

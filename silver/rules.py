@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+import contracts
 from bronze.reader import ERROR
 from contracts.schema import Column, Table
 
@@ -102,18 +103,22 @@ def _column_rules(column: Column) -> list[tuple[str, pl.Expr]]:
 def _foreign_keys(
     frame: pl.LazyFrame, table: Table, parents: Mapping[str, pl.DataFrame]
 ) -> tuple[pl.LazyFrame, list[tuple[str, pl.Expr]]]:
-    """A rule per foreign key: the row names a parent that does not exist (rows with a null key pass)."""
+    """A rule per foreign key: the row names a parent that does not exist (rows with a null key pass). The parent
+    columns a key brings are joined for the row checks (null where the parent is missing)."""
     rules = []
     schema = frame.collect_schema()
     for number, fk in enumerate(table.foreign_keys):
         columns = list(fk.columns)
-        parent = parents.get(fk.table, pl.DataFrame(schema={to: schema[c] for c, to in zip(columns, fk.to)}))
-        keys = parent.select(pl.col(to).cast(schema[c]).alias(c) for c, to in zip(columns, fk.to)).unique()
+        parent = parents.get(fk.table)
+        if parent is None:  # not built yet: every key is missing
+            parent = pl.DataFrame(schema={c.name: c.type.polars for c in contracts.parent(table, fk).columns})
+        keys = parent.select(*[pl.col(to).cast(schema[c]).alias(c) for c, to in zip(columns, fk.to)], *fk.brings)
         present = pl.all_horizontal(pl.col(c).is_not_null() for c in columns)
-        if len(columns) == 1:
-            rules.append((fk.rule, present & ~pl.col(columns[0]).is_in(keys.to_series().implode())))
+        if len(columns) == 1 and not fk.brings:
+            rules.append((fk.rule, present & ~pl.col(columns[0]).is_in(keys.to_series().unique().implode())))
             continue
         found = f"_found_{number}"
+        keys = keys.unique(columns, keep="first", maintain_order=True)  # a row matches one parent at most
         frame = frame.join(
             keys.lazy().with_columns(pl.lit(True).alias(found)), on=columns, how="left", maintain_order="left"
         )

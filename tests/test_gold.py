@@ -8,8 +8,8 @@ import pytest
 
 import contracts
 from gold.build import GoldBuilder
-from gold.checks import check_table
 from gold.models import Model, models
+from pipelines.checks import check_table
 from pipelines.errors import CheckFailedError
 from tests.conftest import gold, ledger, quarantine, run_lake
 

@@ -1,5 +1,6 @@
 """Payments: the star schema of the seed's warehouse and the daily KPIs its dashboard shows."""
 
+from contracts.calendar import DATE_DIMENSION
 from contracts.payments.silver import AMOUNT, CHANNELS, DELAY_BUCKETS, FEE, REGIONS, REVENUE, SEGMENTS, STATUSES
 from contracts.schema import DATE, FLOAT, INT, STRING, Audit, Check, Column, ForeignKey, Partition, Table, decimal
 
@@ -18,15 +19,7 @@ def _fk(column: str, table: str) -> ForeignKey:
 dim_date = _gold(
     "dim_date",
     "One calendar day from the first to the last transaction.",
-    [
-        Column("date_key", INT, "yyyymmdd."),
-        Column("full_date", DATE, "The day."),
-        Column("day", INT, "Day of month.", min=1, max=31),
-        Column("month", INT, "Month.", min=1, max=12),
-        Column("quarter", INT, "Quarter.", min=1, max=4),
-        Column("year", INT, "Year."),
-        Column("weekday_flag", INT, "1 Monday to Friday, 0 at the weekend.", min=0, max=1),
-    ],
+    list(DATE_DIMENSION),
     key=("date_key",),
 )
 

@@ -1,4 +1,5 @@
-"""A freshly built gold table checked against its contract before it is published.
+"""A freshly built table (a gold model, or a silver table computed from others) checked against its contract
+before it is published.
 
 Every check is a query counting offending rows (zero means pass): columns and types exactly as declared, key
 unique and not null, required columns present, ranges and allowed values, foreign keys resolving to their
