@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DASHBOARD_STAMP := $(VENV)/.installed-dashboard
+EXTRAS_STAMP := $(VENV)/.installed-extras
 PORT ?= 8501
 SCALE ?= 1
 DATA ?= data
@@ -16,23 +16,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-$(DASHBOARD_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,dashboard]'
-	touch $(DASHBOARD_STAMP)
+$(EXTRAS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dashboard,api]'
+	touch $(EXTRAS_STAMP)
 
 pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) generate meters
 	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
 	$(BIN)/lakehouse --data-dir $(DATA) generate payments
+	$(BIN)/lakehouse --data-dir $(DATA) generate trades
 	$(BIN)/lakehouse --data-dir $(DATA) run
 
-test: $(DASHBOARD_STAMP)  ## the test suite (with the dashboard's optional dependencies)
+test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's and the API's optional dependencies)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 20,000 subscribers for a week)
+bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...)
 	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
 
-dashboard: $(DASHBOARD_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
+dashboard: $(EXTRAS_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
 	$(BIN)/lakehouse --data-dir $(DATA) dashboard --port $(PORT)
 
 docs: $(STAMP)  ## write the data dictionary to data/docs/data-dictionary.md

@@ -60,6 +60,22 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     payments.add_argument("--customers", type=positive_int, default=1_000, help="customers (default 1000)")
     _generator_options(payments, "--per-day")
     payments.set_defaults(handler=_generate_payments)
+    trades = domains.add_parser(
+        "trades",
+        parents=[common],
+        help="client accounts and stock trades (neotransact)",
+        description="Clients, and a drop of stock trades per month: CSV files, and every Nth month an Excel "
+        "workbook with a sheet per week, as the source's users filed them.",
+    )
+    trades.add_argument("--clients", type=positive_int, default=1_000, help="clients (default 1000)")
+    trades.add_argument("--transactions", type=positive_int, default=100_000, help="trades (default 100000)")
+    trades.add_argument("--start", type=date, default=dt.date(2023, 1, 1), help="first day (default 2023-01-01)")
+    trades.add_argument("--end", type=date, default=dt.date(2025, 12, 31), help="last day (default 2025-12-31)")
+    trades.add_argument(
+        "--workbook-every", type=positive_int, default=3, help="every Nth month is an .xlsx workbook (default 3)"
+    )
+    _generator_options(trades, "--clients and --transactions")
+    trades.set_defaults(handler=_generate_trades)
 
 
 def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
@@ -116,6 +132,25 @@ def _generate_payments(args: argparse.Namespace) -> int:
     lake = Lake.locate(getattr(args, "data_dir", None))
     _start_generate_log(lake)
     _report_generated("payments", generate(lake, params, args.workers))
+    return 0
+
+
+def _generate_trades(args: argparse.Namespace) -> int:
+    from generators.trades import TradesDirt, TradesParams, generate
+
+    params = TradesParams(
+        args.clients,
+        args.transactions,
+        args.start,
+        args.end,
+        args.seed,
+        args.scale,
+        args.workbook_every,
+        TradesDirt.parse(args.dirt, args.clean),
+    )
+    lake = Lake.locate(getattr(args, "data_dir", None))
+    _start_generate_log(lake)
+    _report_generated("trades", generate(lake, params, args.workers))
     return 0
 
 

@@ -27,7 +27,7 @@ from pipelines.lake import Lake
 from pipelines.lock import lake_lock
 from pipelines.progress import progress
 from pipelines.store import TableStore, wait_for_garbage, write_json_atomically
-from silver import derivation_for
+from silver import computed_by, derivation_for
 from silver.job import SilverJob, SilverResult
 
 
@@ -108,7 +108,7 @@ def recover(lake: Lake) -> None:
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
     for domain in domains:
-        if not any((lake.bronze / domain).rglob("*.csv")):
+        if not any(p.suffix.lower() in (".csv", ".xlsx") for p in (lake.bronze / domain).rglob("*")):
             logs.event(
                 "no_bronze",
                 f"warning: no bronze files under {lake.bronze / domain}; add CSV files there, "
@@ -120,18 +120,21 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
         order = topological({name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()})
         for name in order:
             table = tables[name]
-            parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
-            job = SilverJob(
-                lake,
-                table,
-                run_id,
-                parents,
-                derivation_for(table),
-                options.full_refresh,
-                progress,
-                options.threads,
-                options.date,
-            )
+            if table.reads_bronze:
+                parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
+                job = SilverJob(
+                    lake,
+                    table,
+                    run_id,
+                    parents,
+                    derivation_for(table),
+                    options.full_refresh,
+                    progress,
+                    options.threads,
+                    options.date,
+                )
+            else:
+                job = computed_by(table)(lake, table, run_id, options.full_refresh)
             result = job.run()
             manifest.inputs += [{"table": table.qualified_name, **f} for f in result.inputs]
             manifest.silver[table.qualified_name] = _silver_entry(result)
@@ -182,6 +185,10 @@ def _log_silver(result: SilverResult) -> None:
         logs.event("silver_up_to_date", f"silver {name}: up to date", table=name)
         return
     c, t = result.changes, result.totals
+    if not result.table.reads_bronze:
+        message = f"silver {name}: {t['loaded']:,} rows, {c['partitions_rebuilt']} partition(s) rebuilt"
+        logs.event("silver_built", f"{message} in {result.seconds:.1f} s", table=name, totals=t, seconds=result.seconds)
+        return
     logs.event(
         "silver_built",
         f"silver {name}: {len(result.inputs)} new file(s), {sum(f['rows'] for f in result.inputs):,} rows in; "

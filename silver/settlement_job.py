@@ -1,0 +1,199 @@
+"""Bring `silver_trades.settlements` up to date with silver's transactions and clients, incrementally and atomically.
+
+Settlement carries each client's account from one trade to the next, so the table is sequential by year: a run
+rebuilds from the first year whose transactions changed (a late file holding an old trade re-settles from that
+year on) and links the years before it. Each year's version also keeps every client's account at the end of that
+year (`carry/`, private to the table), which is where a rebuild starts from, so a new month costs the years it
+touches rather than the whole history. A client whose opening balance or status changed is re-settled from the
+start. Clients are processed in buckets of about BUCKET_ROWS trades, so memory stays bounded; the result is
+checked against the contract and published in one atomic step, as any table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import contracts
+from contracts.schema import Table
+from pipelines.checks import check_key, check_rows
+from pipelines.duck import connect, view_sql
+from pipelines.errors import CheckFailedError, ConservationError
+from pipelines.lake import Lake
+from pipelines.plan import plan
+from pipelines.store import DATA, TableStore, link_files
+from silver import merging, settlement
+from silver.job import SilverResult
+
+CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
+OPENING_FILE = "opening.parquet"  # the clients' opening accounts this version was settled from
+TRADE_COLUMNS = ["transaction_id", "client_id", "transaction_date", "transaction_type", "amount_account", "year"]
+
+
+class SettlementJob:
+    def __init__(self, lake: Lake, table: Table, run_id: str, full_refresh: bool = False):
+        self.lake, self.table, self.run_id = lake, table, run_id
+        self.store = TableStore(lake, table)
+        self.previous = None if full_refresh else self.store.state()
+        self.trades = TableStore(lake, contracts.get("silver", table.domain, "transactions"))
+        self.clients = TableStore(lake, contracts.get("silver", table.domain, "clients"))
+
+    def run(self) -> SilverResult:
+        started = time.monotonic()
+        trades_state = self.trades.state()
+        identity = {"rules": inspect.getsource(settlement), "contract": repr(self.table)}
+        tracked = {self.trades.table.qualified_name: trades_state}
+        work = plan(self.table, identity, tracked, self.previous)
+        opening = self._opening()
+        if self.previous and (work is None or work.rebuild is not None) and self._clients_changed(opening):
+            work = plan(self.table, identity, tracked, self.previous, force=True)
+        if work is None:
+            return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
+
+        version_dir = self.store.new_version(self.run_id)
+        years = sorted(p for p in trades_state["partitions"] if p)
+        first = min(work.rebuild, default=None) if work.rebuild is not None else min(years, default=None)
+        kept = [y for y in years if first is None or y < first]
+        for year in kept:
+            for folder in (DATA, CARRY):
+                previous = self._year_dir(self.store.current_dir() / folder, year)
+                link_files(previous, self._year_dir(version_dir / folder, year))
+        rebuilt = [y for y in years if y not in kept]
+        carried = self._carry(self.store.current_dir(), kept[-1]) if kept else pl.DataFrame(schema=settlement.OPENING)
+        written = self._settle(version_dir, trades_state, rebuilt, opening, carried)
+        partitions = {y: self.previous["partitions"][y] for y in kept} | {
+            y: {"rows": rows, "version": self.run_id} for y, rows in written.items()
+        }
+        if not partitions:  # no trades yet: an empty table, with its schema
+            self._empty().write_parquet(version_dir / DATA / "part-0.parquet")
+            partitions = {"": {"rows": 0, "version": self.run_id}}
+        opening.write_parquet(version_dir / OPENING_FILE)
+        self._check(version_dir, rebuilt, partitions, trades_state)
+        total = sum(p["rows"] for p in partitions.values())
+        self.store.publish(
+            version_dir,
+            {
+                "run_id": self.run_id,
+                "previous_version": self.previous["version"] if self.previous else None,
+                "fingerprint": work.fingerprint,
+                "input_partitions": work.input_partitions,
+                "partitions": partitions,
+                "rows": {"loaded": total},
+            },
+        )
+        before = self.previous["rows"]["loaded"] if self.previous else 0
+        return SilverResult(
+            self.table,
+            "built",
+            self.run_id,
+            totals={"loaded": total},
+            changes={"loaded": total - before, "partitions_rebuilt": len(written)},
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    # -- where settlement starts -----------------------------------------------------------------------------
+
+    def _opening(self) -> pl.DataFrame:
+        """Every client's account as filed: its balance, no debt, its status."""
+        rows = pl.read_parquet(self.lake.table_path(self.clients.table) / "*.parquet")
+        return rows.select(
+            "client_id",
+            pl.col("account_balance").alias("balance"),
+            pl.lit(0).cast(settlement.OPENING["debt"]).alias("debt"),
+            "status",
+        ).sort("client_id")
+
+    def _clients_changed(self, opening: pl.DataFrame) -> bool:
+        """Whether a client settled before has another opening account now (new clients change nothing already
+        settled: their trades arrive as changed transaction partitions)."""
+        before = pl.read_parquet(self.store.current_dir() / OPENING_FILE)
+        return not before.join(opening, on=before.columns, how="anti", nulls_equal=True).is_empty()
+
+    def _carry(self, version_dir: Path, year: str) -> pl.DataFrame:
+        return pl.read_parquet(self._year_dir(version_dir / CARRY, year) / "*.parquet")
+
+    # -- settling ------------------------------------------------------------------------------------------------
+
+    def _settle(
+        self, target: Path, trades_state: dict[str, Any], years: list[str], opening: pl.DataFrame, carried: pl.DataFrame
+    ) -> dict[str, int]:
+        """Settle the trades of `years` bucket by bucket of clients; returns the rows written per year."""
+        if not years:
+            return {}
+        source = self.lake.versions_dir(self.trades.table) / trades_state["version"] / DATA
+        trades = pl.scan_parquet([self._year_dir(source, y) / "*.parquet" for y in years]).select(TRADE_COLUMNS)
+        start = opening.update(carried, on="client_id", how="left")  # accounts where the rebuilt years begin
+        written = dict.fromkeys(years, 0)
+        client = pl.col("client_id")
+        for number, (low, high) in enumerate(merging.bucket_ranges(trades, "client_id")):
+            bucket = trades.filter(client.is_between(pl.lit(low), pl.lit(high))).collect()
+            settled = settlement.settle(bucket.sort("client_id", "transaction_date", "transaction_id"), start)
+            for (year,), rows in settled.partition_by("year", as_dict=True, maintain_order=True).items():
+                self._write(target / DATA, year, number, rows.select(c.name for c in self.table.columns))
+                written[year] += len(rows)
+            ends = carried.filter(client.is_between(pl.lit(low), pl.lit(high))).with_columns(pl.lit("").alias("year"))
+            ends = pl.concat([ends, _year_ends(settled)]).sort("client_id", "year", maintain_order=True)
+            for year in years:
+                at_end = ends.filter(pl.col("year") <= year).group_by("client_id", maintain_order=True).last()
+                self._write(target / CARRY, year, number, at_end.select(list(settlement.OPENING)))
+        return written
+
+    def _write(self, folder: Path, year: str, number: int, rows: pl.DataFrame) -> None:
+        directory = self._year_dir(folder, year)
+        directory.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
+
+    def _year_dir(self, folder: Path, year: str) -> Path:
+        return folder / f"{self.table.partition.column}={year}"
+
+    def _empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema={c.name: c.type.polars for c in self.table.columns})
+
+    # -- before publishing ---------------------------------------------------------------------------------------
+
+    def _check(self, version_dir: Path, rebuilt: list[str], partitions: dict, trades_state: dict) -> None:
+        """Every transaction settled once, and the rebuilt years as the contract says."""
+        total, expected = sum(p["rows"] for p in partitions.values()), trades_state["rows"]["loaded"]
+        if total != expected:
+            raise ConservationError(
+                f"{self.table.qualified_name} settled {total:,} transactions of {expected:,}; the new version was "
+                "not published and the previous one stays current; please report this as a bug"
+            )
+        if not rebuilt:
+            return
+        con = connect(self.lake)
+        try:
+            paths = [self._year_dir(version_dir / DATA, y) for y in rebuilt]
+            for statement in view_sql(self.table.schema, self.table.name, paths):
+                con.execute(statement)
+            failures = check_rows(con, self.table)
+            for statement in view_sql(self.table.schema, self.table.name, version_dir / DATA):
+                con.execute(statement)
+            failures += check_key(con, self.table)
+        finally:
+            con.close()
+        if failures:
+            found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
+            raise CheckFailedError(
+                f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
+                "report this as a bug"
+            )
+
+
+def _year_ends(settled: pl.DataFrame) -> pl.DataFrame:
+    """Each client's account after its last trade of each year (trades in settlement order)."""
+    return (
+        settled.group_by("client_id", "year", maintain_order=True)
+        .last()
+        .select(
+            "client_id",
+            pl.col("balance_after").alias("balance"),
+            pl.col("debt_after").alias("debt"),
+            pl.col("status_after").alias("status"),
+            "year",
+        )
+    )
