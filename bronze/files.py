@@ -72,20 +72,17 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
 
 
 def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:
-    """Each large file and each workbook alone; small CSV files together (up to BATCH_FILES and BATCH_BYTES a
-    batch), in path order."""
+    """Each large file alone; small ones together, CSV files with CSV files and workbooks with workbooks (up to
+    BATCH_FILES and BATCH_BYTES a batch), in path order within each."""
     batches: list[list[BronzeFile]] = []
-    size = 0
-    for file in sorted(files, key=lambda f: f.rel):
-        last = batches[-1] if batches else None
-        joins = _read_together(file) and last and _read_together(last[0]) and len(last) < BATCH_FILES
-        if not joins or size + file.bytes > BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(file)
-        size += file.bytes
+    for kind in (".csv", ".xlsx"):
+        size = 0
+        for file in sorted((f for f in files if f.rel.lower().endswith(kind)), key=lambda f: f.rel):
+            last = batches[-1] if batches and batches[-1][0].rel.lower().endswith(kind) else None
+            joins = file.bytes <= SMALL_FILE_BYTES and last and last[0].bytes <= SMALL_FILE_BYTES
+            if not joins or len(last) >= BATCH_FILES or size + file.bytes > BATCH_BYTES:
+                batches.append([])
+                size = 0
+            batches[-1].append(file)
+            size += file.bytes
     return batches
-
-
-def _read_together(file: BronzeFile) -> bool:
-    return file.bytes <= SMALL_FILE_BYTES and file.rel.lower().endswith(".csv")

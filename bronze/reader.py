@@ -2,10 +2,11 @@
 
 CSV readers in polars and DuckDB drop or reshape some malformed lines (extra fields, unclosed quotes) without a
 record. So lines are cut here with numpy and classified with vectorised polars string operations first: only
-lines proven plain (no quote, exactly the expected number of separators) go through polars' fast CSV parser, and
-its row count is checked against theirs. Quoted lines are split by a strict regex; every other line keeps a
-structural error. Every line after the header becomes exactly one record, so records always add up to the file's
-own line count.
+lines proven clean (exactly the expected number of fields: counted separators, or for a line with quotes a strict
+pattern of quoted and unquoted fields) go through polars' fast CSV parser, and its row count is checked against
+theirs. Other lines are split by a strict regex; each that does not split keeps a structural error. Every line
+after the header becomes exactly one record, so records always add up to the file's own line count. A field left
+empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
 """
 
 from __future__ import annotations
@@ -178,48 +179,62 @@ def records(
     width = len(positions)
     raw = pl.col(RAW)
     blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n"])
-    plain = (
-        ~raw.str.contains('"', literal=True)
-        & (raw.str.count_matches(",", literal=True) == width - 1)
-        & ~blank
-        & ~pl.Series(undecodable)
+    quoted = raw.str.contains('"', literal=True)
+    fields_fit = (  # exactly `width` fields: counted commas, or for quoted lines the strict field pattern
+        pl.when(quoted)
+        .then(raw.str.contains(_line_pattern(width)))
+        .otherwise(raw.str.count_matches(",", literal=True) == width - 1)
     )
-    is_plain = frame.select(plain.alias("plain")).to_series()
-    all_plain = bool(is_plain.all())
-    plain_rows = frame if all_plain else frame.filter(is_plain)
-    fields = _parse_plain(body if all_plain else None, plain_rows[RAW], width)
-    plain_rows = plain_rows.with_columns(
+    checks = frame.select((fields_fit & ~blank & ~pl.Series(undecodable)).alias("ok"), quoted.any().alias("quoted"))
+    is_clean = checks.get_column("ok")
+    all_clean = bool(is_clean.all())
+    clean_rows = frame if all_clean else frame.filter(is_clean)
+    fields = _parse_clean(body if all_clean else None, clean_rows[RAW], width, bool(checks["quoted"][0]))
+    if fields is None:  # polars' parser disagrees with the line count: split everything strictly
+        is_clean = pl.Series("ok", [False] * len(frame))
+        all_clean, clean_rows = False, frame.clear()
+        fields = pl.DataFrame(schema={f"field_{p}": pl.String for p in range(width)})
+    clean_rows = clean_rows.with_columns(
         pl.lit(None, pl.String).alias(ERROR),
         *[fields.get_column(f"field_{p}").alias(c) for p, c in zip(positions, columns)],
     )
-    if all_plain:
-        return plain_rows
-    other = _split_other(frame.filter(~is_plain), undecodable[~is_plain.to_numpy()], positions, list(columns))
-    order = np.concatenate([np.flatnonzero(is_plain.to_numpy()), np.flatnonzero(~is_plain.to_numpy())])
-    return pl.concat([plain_rows, other])[np.argsort(order, kind="stable")]  # back in line order
+    if all_clean:
+        return clean_rows
+    other = _split_other(frame.filter(~is_clean), undecodable[~is_clean.to_numpy()], positions, list(columns))
+    order = np.concatenate([np.flatnonzero(is_clean.to_numpy()), np.flatnonzero(~is_clean.to_numpy())])
+    return pl.concat([clean_rows, other])[np.argsort(order, kind="stable")]  # back in line order
 
 
-def _parse_plain(body: bytes | None, lines: pl.Series, width: int) -> pl.DataFrame:
-    """Fields of lines already proven to hold `width` unquoted fields, by polars' CSV parser when it agrees."""
+def _line_pattern(width: int) -> str:
+    """A whole line of exactly `width` fields, each quoted (with doubled inner quotes) or unquoted."""
+    field = r'(?:"(?:[^"]|"")*"|[^,"]*)'
+    return rf"^{field}(?:,{field}){{{width - 1}}}\r?\n?$"
+
+
+def _parse_clean(body: bytes | None, lines: pl.Series, width: int, quoted: bool) -> pl.DataFrame | None:
+    """Fields of lines already proven to hold `width` fields, by polars' CSV parser; None if its row count
+    disagrees."""
     names = [f"field_{i}" for i in range(width)]
     if len(lines) == 0:
-        return pl.DataFrame({n: [] for n in names}, schema={n: pl.String for n in names})
+        return pl.DataFrame(schema={n: pl.String for n in names})
     buffer = body if body is not None else lines.str.join("").item().encode()
     try:
         parsed = pl.read_csv(
-            buffer, has_header=False, new_columns=names, schema={n: pl.String for n in names}, quote_char=None
+            buffer,
+            has_header=False,
+            new_columns=names,
+            schema={n: pl.String for n in names},
+            quote_char='"' if quoted else None,
         )
-        if len(parsed) == len(lines):
-            return parsed
     except pl.exceptions.PolarsError:
-        pass
-    return pl.select(strip_terminators(pl.lit(lines)).str.splitn(",", width)).to_series().struct.unnest()
+        return None
+    return parsed if len(parsed) == len(lines) else None
 
 
 def _split_other(
     frame: pl.DataFrame, undecodable: np.ndarray, positions: list[int], columns: list[str]
 ) -> pl.DataFrame:
-    """Lines that are not plain: split quoted ones strictly, give every other one its structural error."""
+    """Lines that did not prove clean: split them strictly, or give each its structural error."""
     width = len(positions)
     frame = frame.with_columns(strip_terminators(pl.col(RAW)))
     prefixed = pl.lit(",") + pl.col(RAW)

@@ -146,6 +146,11 @@ class Table:
     partition: Partition | None = None
     catalog_schema: str | None = None  # the schema users query it in, when not <layer>_<domain>
     bronze_formats: tuple[str, ...] = ("csv",)  # file types producers drop: "csv", and "xlsx" for workbooks
+    # a silver table computed from other silver tables by a job of its own (trade settlements), not read from bronze
+    computed: bool = False
+    # each gold file's rows in this order, in small row groups: Parquet statistics then let a lookup by these
+    # columns read a row group or two (the lake's equivalent of an index)
+    sorted_by: tuple[str, ...] = ()
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +161,7 @@ class Table:
             unknown += [n for n in fk.columns if n not in index]
         if self.partition:
             unknown += [n for n in (self.partition.column, self.partition.source) if n not in index]
+        unknown += [n for n in self.sorted_by if n not in index]
         if unknown:
             raise ValueError(f"contract {self.qualified_name} names unknown columns {unknown}")
 
@@ -171,12 +177,8 @@ class Table:
 
     @property
     def source_columns(self) -> list[Column]:
-        return [c for c in self.columns if c.source]
-
-    @property
-    def reads_bronze(self) -> bool:
-        """False for a silver table computed from other silver tables (such as trade settlements)."""
-        return bool(self.source_columns)
+        """The columns read from bronze (none for a computed table)."""
+        return [] if self.computed else [c for c in self.columns if c.source]
 
     @property
     def takes_workbooks(self) -> bool:

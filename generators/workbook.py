@@ -25,6 +25,7 @@ EXCEL_EPOCH_OFFSET = 25_569 * 86_400
 # ~2 s to 22 MB; writing time matters more to the generator than a fifth of the size.
 COMPRESS_LEVEL = 1
 ROWS_PER_SLICE = 50_000
+SHEET, ROW = "_sheet_number", "_row_number"  # where each row goes while the sheets are rendered together
 INVALID_SHEET_CHARS = re.compile(r"[:\\/?*\[\]\x00-\x1f]")
 # Control characters XML 1.0 forbids even as references; written as ST_Xstring's `_xHHHH_` escape (ECMA-376
 # 22.9.2.19), which Excel and calamine decode. The noncharacters U+FFFE and U+FFFF have no escape calamine decodes.
@@ -109,9 +110,7 @@ def workbook_bytes(sheets: dict[str, pl.DataFrame], kinds: dict[str, str]) -> by
         for path, text in parts.items():
             with archive.open(path, "w") as part:
                 part.write(text.encode())
-        for n, frame in zip(numbers, sheets.values()):
-            with archive.open(f"xl/worksheets/sheet{n}.xml", "w") as part:
-                _write_sheet(part, frame, kinds)
+        _write_sheets(archive, sheets, kinds)
     return buffer.getvalue()
 
 
@@ -139,24 +138,61 @@ def _column_letters(index: int) -> str:
     return letters
 
 
-def _write_sheet(part: IO[bytes], frame: pl.DataFrame, kinds: dict[str, str]) -> None:
-    """The worksheet: the header in row 1, then the frame's rows from row 2, rendered a slice at a time so that
-    memory stays a few times one slice's XML rather than the whole sheet's."""
-    columns = [name for name in frame.columns if name != EXTRA]
+def _write_sheets(archive: zipfile.ZipFile, sheets: dict[str, pl.DataFrame], kinds: dict[str, str]) -> None:
+    """Every worksheet: the header in row 1, then the frame's rows from row 2.
+
+    The sheets' rows are rendered together, a slice at a time: many small sheets cost one render, not one each,
+    and memory stays a few times one slice's XML rather than a whole sheet's."""
+    frames = list(sheets.values())
+    columns = [name for name in frames[0].columns if name != EXTRA] if frames else []
     header = pl.DataFrame({name: [name] for name in columns}, schema=dict.fromkeys(columns, pl.String))
-    part.write(SHEET_HEAD.encode())
-    part.write(_rows(header, {}, 1))
-    for start in range(0, frame.height, ROWS_PER_SLICE):
-        part.write(_rows(frame.slice(start, ROWS_PER_SLICE), kinds, start + 2))
-    part.write(SHEET_TAIL.encode())
+    parts = _Parts(archive, _rows(header.with_columns(pl.lit(1).alias(ROW)), {}).str.join("").item().encode())
+    numbered = [f.with_columns(pl.lit(n, pl.Int64).alias(SHEET), pl.int_range(2, f.height + 2).alias(ROW))
+                for n, f in enumerate(frames)]  # fmt: skip
+    rows = pl.concat(numbered, how="diagonal")
+    for start in range(0, rows.height, ROWS_PER_SLICE):
+        chunk = rows.slice(start, ROWS_PER_SLICE)
+        rendered = chunk.select(SHEET, _rows(chunk.drop(SHEET), kinds).alias("xml"))
+        for (sheet,), part in rendered.partition_by(SHEET, as_dict=True, maintain_order=True).items():
+            parts.upto(sheet).write(part["xml"].str.join("").cast(pl.Binary).item())
+    parts.close(len(frames))
 
 
-def _rows(frame: pl.DataFrame, kinds: dict[str, str], first_row: int) -> bytes:
-    """One `<row>` per frame row, each rendered by a single `concat_str`, like a CSV line."""
-    columns = [name for name in frame.columns if name != EXTRA]
-    row = pl.int_range(first_row, first_row + pl.len()).cast(pl.String)
+class _Parts:
+    """The worksheet entries, opened one after the other: a zip archive writes one entry at a time."""
+
+    def __init__(self, archive: zipfile.ZipFile, header: bytes):
+        self.archive, self.header = archive, header
+        self.part: IO[bytes] | None = None
+        self.number = -1
+
+    def upto(self, number: int) -> IO[bytes]:
+        """The entry of sheet `number` (0-based), opening it and any empty sheets before it."""
+        while self.number < number:
+            self._finish()
+            self.number += 1
+            self.part = self.archive.open(f"xl/worksheets/sheet{self.number + 1}.xml", "w")
+            self.part.write(SHEET_HEAD.encode() + self.header)
+        return self.part
+
+    def close(self, count: int) -> None:
+        self.upto(count - 1)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.part is not None:
+            self.part.write(SHEET_TAIL.encode())
+            self.part.close()
+            self.part = None
+
+
+def _rows(frame: pl.DataFrame, kinds: dict[str, str]) -> pl.Series:
+    """One `<row>` per frame row (numbered by its ROW column), each rendered by a single `concat_str`, like a CSV
+    line."""
+    columns = [name for name in frame.columns if name not in (EXTRA, ROW)]
+    row = pl.col(ROW).cast(pl.String)
     # a column's 29 control-character passes cost more than the rest of its cell, so they run only where needed
-    controls = {name for name in frame.columns if frame[name].str.contains(CONTROL).any()}
+    controls = {name for name in frame.columns if name != ROW and frame[name].str.contains(CONTROL).any()}
     cells = [
         _cell(pl.col(name), row, _column_letters(i), kinds.get(name, "string"), name in controls)
         for i, name in enumerate(columns)
@@ -164,7 +200,7 @@ def _rows(frame: pl.DataFrame, kinds: dict[str, str], first_row: int) -> bytes:
     if EXTRA in frame.columns:
         cells.append(_cell(pl.col(EXTRA), row, _column_letters(len(columns)), "string", EXTRA in controls))
     line = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
-    return frame.select(line.str.join("").cast(pl.Binary)).item() or b""
+    return frame.select(line).to_series()
 
 
 def _cell(text: pl.Expr, row: pl.Expr, letter: str, kind: str, controls: bool) -> pl.Expr:

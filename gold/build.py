@@ -27,6 +27,8 @@ from pipelines.lake import Lake
 from pipelines.plan import Plan, plan
 from pipelines.store import DATA, TableStore, link_files
 
+LOOKUP_ROW_GROUP = 16_384
+
 
 @dataclass
 class GoldResult:
@@ -127,8 +129,8 @@ class GoldBuilder:
         target = version_dir / DATA
         if not table.partition:  # small tables are ordered by key; large ones keep their input's order
             self.con.execute(
-                f"copy ({query} order by {', '.join(table.key)}) to '{target / 'part-0.parquet'}' "
-                "(format parquet, compression zstd)"
+                f"copy ({query} order by {', '.join(table.sorted_by or table.key)}) to '{target / 'part-0.parquet'}' "
+                f"(format parquet, compression zstd{_row_groups(table)})"
             )
             return {
                 "": {
@@ -146,9 +148,10 @@ class GoldBuilder:
                     kept[partition] = facts
             query += f" where {column} in ({', '.join(_quoted(p) for p in sorted(rebuild)) or 'null'})"
         fresh = version_dir / "_fresh"
+        order = f", order_by ({', '.join(table.sorted_by)})" if table.sorted_by else ""
         files = self.con.sql(
             f"copy ({query}) to '{fresh}' (format parquet, compression zstd, "
-            f"partition_by ({column}), write_partition_columns true, return_stats)"
+            f"partition_by ({column}), write_partition_columns true{order}{_row_groups(table)}, return_stats)"
         ).fetchall()
         rows = defaultdict(int)
         for filename, count, *_ in files:
@@ -216,6 +219,12 @@ def _contract(qualified_name: str) -> Table:
 
 def _state_of(lake: Lake, qualified_name: str) -> dict | None:
     return TableStore(lake, _contract(qualified_name)).state()
+
+
+def _row_groups(table: Table) -> str:
+    """Small row groups for a table sorted for lookups: a lookup decodes one group, not DuckDB's default 122,880
+    rows."""
+    return f", row_group_size {LOOKUP_ROW_GROUP}" if table.sorted_by else ""
 
 
 def _quoted(value: str) -> str:

@@ -7,7 +7,6 @@ only a bug in the lakehouse itself shows a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.cli_generate import add_generate_commands
+from pipelines.cli_output import print_relation
+from pipelines.cli_trades import add_trades_commands
 from pipelines.cli_types import date, positive_float, positive_int
 from pipelines.errors import LakehouseError
 from pipelines.lake import DATA_DIR_ENV, Lake
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     add_generate_commands(commands, common)
+    add_trades_commands(commands, common)
 
     run = commands.add_parser(
         "run",
@@ -149,10 +151,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Benchmark each domain end to end in scratch lakes under <data-dir>/_bench.",
     )
     bench.add_argument(
-        "--scale", type=positive_float, default=1.0, help="1 = 100 meters for a year; 20,000 subscribers for a week"
+        "--scale",
+        type=positive_float,
+        default=1.0,
+        help="1 = 100 meters for a year; 20,000 subscribers for a week; 100,000 trades",
     )
     bench.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1)
-    bench.add_argument("--domain", choices=["meters", "telecom", "payments"], action="append", help="only this domain")
+    bench.add_argument(
+        "--domain", choices=["meters", "telecom", "payments", "trades"], action="append", help="only this domain"
+    )
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -212,12 +219,7 @@ def _sql(args: argparse.Namespace) -> int:
         relation = con.sql(args.query)
         if relation is None:  # a statement without a result
             return 0
-        if args.format == "table":
-            relation.show(max_rows=10_000)
-        elif args.format == "csv":
-            sys.stdout.write(relation.pl().write_csv())
-        else:
-            sys.stdout.write(json.dumps(relation.pl().to_dicts(), default=str, indent=1) + "\n")
+        print_relation(relation, args.format)
     except duckdb.Error as error:
         raise LakehouseError(str(error).splitlines()[0]) from None
     return 0
@@ -248,8 +250,9 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import bench_meters
     from pipelines.bench_payments import bench_payments
     from pipelines.bench_telecom import bench_telecom
+    from pipelines.bench_trades import bench_trades
 
-    benches = {"meters": bench_meters, "telecom": bench_telecom, "payments": bench_payments}
+    benches = {"meters": bench_meters, "telecom": bench_telecom, "payments": bench_payments, "trades": bench_trades}
     for domain in args.domain or list(benches):
         benches[domain](_lake(args), args.scale, args.workers)
     return 0

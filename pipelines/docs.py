@@ -45,8 +45,12 @@ def _table(table: Table) -> list[str]:
         spec = table.partition
         carried = "; carries state from day to day, so a change rebuilds the days after it too" * spec.sequential
         lines.append(f"- Partitioned by `{spec.column}` (from `{spec.source}`){carried}")
-    if table.layer == "silver":
-        lines.append(f"- Bronze: `data/bronze/{table.domain}/{table.name}/*.csv`")
+    if table.layer == "silver" and table.computed:
+        sources = ", ".join(f"`{contracts.parent(table, fk).qualified_name}`" for fk in table.foreign_keys)
+        lines.append(f"- Computed from {sources} (no bronze, no quarantine)")
+    elif table.layer == "silver":
+        files = " or ".join(f"`*.{kind}`" for kind in table.bronze_formats)
+        lines.append(f"- Bronze: `data/bronze/{table.domain}/{table.name}/` ({files})")
     else:
         model = models()[table.qualified_name]
         lines.append(f"- Built by `gold/{table.domain}/{table.name}.sql` from {', '.join(model.depends_on)}")

@@ -20,7 +20,7 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
         if TableStore(lake, table).state() is None:
             continue
         views.append((table.schema, table.name, lake.table_path(table)))
-        if table.layer == "silver" and table.reads_bronze:
+        if table.layer == "silver" and not table.computed:
             views.append((f"quarantine_{table.domain}", table.name, lake.quarantine_path(table)))
     return views
 

@@ -120,7 +120,7 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
         order = topological({name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()})
         for name in order:
             table = tables[name]
-            if table.reads_bronze:
+            if not table.computed:
                 parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
                 job = SilverJob(
                     lake,
@@ -185,7 +185,7 @@ def _log_silver(result: SilverResult) -> None:
         logs.event("silver_up_to_date", f"silver {name}: up to date", table=name)
         return
     c, t = result.changes, result.totals
-    if not result.table.reads_bronze:
+    if result.table.computed:
         message = f"silver {name}: {t['loaded']:,} rows, {c['partitions_rebuilt']} partition(s) rebuilt"
         logs.event("silver_built", f"{message} in {result.seconds:.1f} s", table=name, totals=t, seconds=result.seconds)
         return

@@ -174,13 +174,13 @@ class SilverJob:
     # -- new bronze files ----------------------------------------------------------------------------------------
 
     def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
-        """Read a batch of files (a workbook, one large CSV file a chunk at a time, or many small ones parsed
+        """Read a batch of files (workbooks, one large CSV file a chunk at a time, or many small ones parsed
         together) and stage their rows."""
         name = q.part_name(files[0].rel).removesuffix(".parquet")
-        if len(files) == 1 and is_workbook(files[0].path):
-            records, read = read_workbook(files[0].path, self.columns)
-            self._check(self._traced(records, files[0].rel), name)
-            facts = [read]
+        if is_workbook(files[0].path):
+            books = [read_workbook(f.path, self.columns) for f in files]
+            self._check(pl.concat([self._traced(records, f.rel) for f, (records, _) in zip(files, books)]), name)
+            facts = [read for _, read in books]
         elif len(files) == 1:
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:

@@ -14,7 +14,9 @@ left), so it is compiled with numba and runs over whole columns of integer cents
 
 from __future__ import annotations
 
-import numba
+from collections.abc import Callable
+from functools import cache
+
 import numpy as np
 import polars as pl
 
@@ -42,7 +44,7 @@ def settle(trades: pl.DataFrame, opening: pl.DataFrame) -> pl.DataFrame:
     n = len(trades)
     outcome, status_after = np.empty(n, np.int8), np.empty(n, np.int8)
     balance_after, debt_after = np.empty(n, np.int64), np.empty(n, np.int64)
-    _settle(
+    _compiled()(
         starts,
         _cents(start["balance"]),
         _cents(start["debt"]),
@@ -55,10 +57,10 @@ def settle(trades: pl.DataFrame, opening: pl.DataFrame) -> pl.DataFrame:
         status_after,
     )
     return trades.with_columns(
-        pl.Series("settlement_status", np.array(SETTLEMENT_STATUSES)[outcome]),
+        _named("settlement_status", outcome, SETTLEMENT_STATUSES),
         _money("balance_after", balance_after),
         _money("debt_after", debt_after),
-        pl.Series("status_after", np.array(CLIENT_STATUSES)[status_after]),
+        _named("status_after", status_after, CLIENT_STATUSES),
     )
 
 
@@ -70,7 +72,19 @@ def _money(name: str, cents: np.ndarray) -> pl.Series:
     return (pl.Series(name, cents).cast(pl.Decimal(38, 2)) / 100).cast(MONEY.polars)
 
 
-@numba.njit(cache=True, nogil=True)
+def _named(name: str, codes: np.ndarray, names: tuple[str, ...]) -> pl.Series:
+    return pl.Series(name, codes).replace_strict(range(len(names)), names, return_dtype=pl.String)
+
+
+@cache
+def _compiled() -> Callable:
+    """The loop compiled by numba (cached on disk after the first run). numba is imported here, so that only a
+    run that settles trades pays for loading it."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_settle)
+
+
 def _settle(starts, balance, debt, status, is_sell, amount, outcome, balance_after, debt_after, status_after):
     for client in range(len(starts) - 1):
         b, d, s = balance[client], debt[client], status[client]

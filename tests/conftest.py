@@ -195,7 +195,7 @@ def snapshot(lake: Lake, domain: str | None = "meters") -> dict[str, pl.DataFram
 
     tables = {}
     for table in contracts.tables(domain=domain):
-        if table.layer == "silver" and table.reads_bronze:
+        if table.layer == "silver" and not table.computed:
             rows = quarantine(lake, table.name, table.domain).drop("_run_id")
             tables[f"quarantine_{table.domain}.{table.name}"] = _sorted(rows)
         if table.layer == "silver":

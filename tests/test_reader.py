@@ -38,7 +38,7 @@ def test_quoted_fields_keep_commas_and_quotes(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text('a,b,c\n"x, y","say ""hi""",3\n,"",\n')
     rows, _ = read(path)
-    assert rows.select("a", "b", "c").rows() == [("x, y", 'say "hi"', "3"), ("", "", "")]
+    assert rows.select("a", "b", "c").rows() == [("x, y", 'say "hi"', "3"), (None, "", None)]
     assert rows[ERROR].null_count() == 2
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from generators.trades import generate
 from pipelines.lake import Lake
+from silver import merging
 from tests.conftest import (
     SMALL_TRADES,
     assert_same,
@@ -208,3 +209,21 @@ def test_any_arrival_order_gives_the_full_rebuild(
         run_trades(lake, full_refresh=True)
         assert_same(snapshot(lake, "trades"), incremental)
     assert_same(incremental, trades_snapshot)
+
+
+def test_settling_in_buckets_of_clients_changes_nothing_and_keeps_files_in_client_order(
+    trades_generated: Path, trades_snapshot: dict[str, pl.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each year is settled in buckets of clients; the gold table a lookup reads is each year's files in settlement
+    order (client, then date and id), which its row-group statistics depend on."""
+    monkeypatch.setattr(merging, "BUCKET_ROWS", 300)
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(trades_generated, lake.root)
+    run_trades(lake)
+    assert_same(snapshot(lake, "trades"), trades_snapshot)
+    order = ["client_id", "transaction_date", "transaction_id"]
+    years = sorted((lake.root / "gold" / "trades" / "transactions").iterdir())
+    assert len(list((lake.root / "silver" / "trades" / "settlements").glob("year=2024/part-*.parquet"))) > 3
+    for year in years:
+        rows = pl.read_parquet(year / "*.parquet").select(order)
+        assert rows.equals(rows.sort(order)), year.name

@@ -42,6 +42,7 @@ transactions = _gold(
     foreign_keys=(_fk("client_id", "clients"),),
     checks=(Check("no_debt_with_money", _NO_DEBT_WITH_MONEY, "A client owes money only with an empty balance."),),
     partition=_BY_YEAR,
+    sorted_by=("client_id", "transaction_date", "transaction_id"),
 )
 
 clients = _gold(

@@ -132,16 +132,15 @@ transactions = _silver(
 
 settlements = _silver(
     "settlements",
-    "How one transaction settled against its client's account, in (transaction_date, transaction_id) order per "
-    "client, from the client's opening balance: the outcome and the account right after it.",
+    "One transaction in silver with how it settled against its client's account: in (transaction_date, "
+    "transaction_id) order per client, from the client's opening balance, the outcome and the account right after "
+    "it. Each year's files hold the year's transactions in that order, client by client.",
     [
-        Column("transaction_id", STRING, "The transaction.", source=False),
-        Column("client_id", STRING, "Its client.", source=False),
-        Column("transaction_date", TIMESTAMP, "When it was made (the settlement order, with the id).", source=False),
-        Column("settlement_status", STRING, "Outcome.", allowed=SETTLEMENT_STATUSES, source=False),
-        Column("balance_after", MONEY, "Balance after it, in the account currency.", min=0, source=False),
-        Column("debt_after", MONEY, "Debt after it, in the account currency.", min=0, source=False),
-        Column("status_after", STRING, "Account status after it.", allowed=CLIENT_STATUSES, source=False),
+        *[c for c in transactions.columns if c.name != "year"],
+        Column("settlement_status", STRING, "Outcome.", allowed=SETTLEMENT_STATUSES),
+        Column("balance_after", MONEY, "Balance after it, in the account currency.", min=0),
+        Column("debt_after", MONEY, "Debt after it, in the account currency.", min=0),
+        Column("status_after", STRING, "Account status after it.", allowed=CLIENT_STATUSES),
         _year("transaction_date"),
     ],
     key=("transaction_id",),
@@ -150,6 +149,7 @@ settlements = _silver(
         ForeignKey(("client_id",), "clients", ("client_id",)),
     ),
     partition=Partition("year", "transaction_date", "%Y", sequential=True),
+    computed=True,
 )
 
 TABLES = (clients, transactions, settlements)

@@ -25,13 +25,13 @@ CLIENT_IDS = (2_654_435_761, 12_345)  # (odd multiplier, offset) scrambling clie
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def hex_ids(numbers: np.ndarray, scramble: tuple[int, int]) -> np.ndarray:
+def hex_ids(numbers: np.ndarray, scramble: tuple[int, int]) -> pl.Series:
     """8-hex-character ids of sequence numbers: an odd multiplier makes the scrambling a bijection of 32-bit
     numbers, so distinct numbers never share an id."""
     multiplier, offset = (np.uint64(v) for v in scramble)
     scrambled = (numbers.astype(np.uint64) * multiplier + offset) % np.uint64(2**32)
     nibbles = (scrambled[:, None] >> np.arange(28, -1, -4, dtype=np.uint64)) & np.uint64(15)
-    return _HEX[nibbles].view("S8").ravel().astype(str)
+    return pl.Series(_HEX[nibbles].view("S8").ravel()).cast(pl.String)
 
 
 @cache

@@ -11,7 +11,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from contracts.trades.silver import CHANNELS, CURRENCIES, MONEY, PRICE, STOCKS, SUBMITTED_STATUSES
+from contracts.trades.silver import CHANNELS, CURRENCIES, MONEY, PRICE, STOCKS, SUBMITTED_STATUSES, TRANSACTION_TYPES
 from generators.core import pick, rng_for
 from generators.dirt import MALFORMED_DATE, choose_malformed, duplicate, has, kinds, tag, untagged
 from generators.trades.params import TradesParams
@@ -84,23 +84,29 @@ def _trades(
     shares = rng.integers(np.array(SHARES)[kind, 0], np.array(SHARES)[kind, 1] + 1)
     cents = rng.integers(np.array(PRICE_CENTS)[kind, 0], np.array(PRICE_CENTS)[kind, 1] + 1)
     ticker = rng.integers(0, len(STOCKS), n)
+    sell = rng.random(n) < 0.5
     return pl.DataFrame(
         {
             "transaction_id": hex_ids(numbers, TRANSACTION_IDS),
-            "client_id": people["client_id"].to_numpy()[who],
-            "transaction_type": np.where(rng.random(n) < 0.5, "buy", "sell"),
+            "client_id": people["client_id"].gather(who),
+            "transaction_type": _pick(TRANSACTION_TYPES, sell.astype(np.int64)),
             "transaction_date": when.astype("datetime64[s]").astype("datetime64[us]"),
-            "stock_ticker": np.array(list(STOCKS))[ticker],
-            "stock_name": np.array(list(STOCKS.values()))[ticker],
+            "stock_ticker": _pick(tuple(STOCKS), ticker),
+            "stock_name": _pick(tuple(STOCKS.values()), ticker),
             "shares": shares,
             "price": _money(cents, PRICE.polars),
             "amount": _money(shares * cents, MONEY.polars),
-            "currency": np.array(CURRENCIES)[rng.integers(0, len(CURRENCIES), n)],
-            "transaction_status": np.array(SUBMITTED_STATUSES)[rng.choice(3, n, p=STATUS_WEIGHTS)],
-            "transaction_channel": np.array(CHANNELS)[rng.choice(3, n, p=CHANNEL_WEIGHTS)],
-            "_opened": people["account_open_date"].to_numpy()[who],
+            "currency": _pick(CURRENCIES, rng.integers(0, len(CURRENCIES), n)),
+            "transaction_status": _pick(SUBMITTED_STATUSES, rng.choice(3, n, p=STATUS_WEIGHTS)),
+            "transaction_channel": _pick(CHANNELS, rng.choice(3, n, p=CHANNEL_WEIGHTS)),
+            "_opened": people["account_open_date"].gather(who),
         }
     )
+
+
+def _pick(values: tuple[str, ...], positions: np.ndarray) -> pl.Series:
+    """values[positions], built by polars (numpy string arrays are slow to hand over)."""
+    return pl.Series(values, dtype=pl.String).gather(positions)
 
 
 def _money(cents: np.ndarray, dtype: pl.DataType) -> pl.Series:
@@ -113,7 +119,7 @@ def _feed_defects(params: TradesParams, rows: pl.DataFrame, rng: np.random.Gener
     unknown = hex_ids(params.client_count + rng.integers(0, 10**6, n), CLIENT_IDS)
     early = pl.col("_opened").cast(pl.Datetime("us")) - pl.duration(days=pl.lit(pl.Series(rng.integers(1, 90, n))))
     changes = {
-        "unknown_client": (pl.lit(pl.Series(unknown)), "client_id"),
+        "unknown_client": (pl.lit(unknown), "client_id"),
         "unknown_currency": (pl.lit("JPY"), "currency"),
         "unknown_type": (pl.lit("hold"), "transaction_type"),
         "amount_mismatch": (pl.col("amount") + pl.lit(_money(rng.integers(1, 100, n), MONEY.polars)), "amount"),

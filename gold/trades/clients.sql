@@ -2,14 +2,13 @@
 -- transactions keeps what was filed.
 with
     last_settlement as (
-        select client_id, balance_after, debt_after, status_after
-        from (
-            select *, row_number() over (
-                partition by client_id order by transaction_date desc, transaction_id desc
-            ) as latest
-            from silver_trades.settlements
-        )
-        where latest = 1
+        select
+            client_id,
+            max_by(balance_after, (transaction_date, transaction_id)) as balance_after,
+            max_by(debt_after, (transaction_date, transaction_id)) as debt_after,
+            max_by(status_after, (transaction_date, transaction_id)) as status_after
+        from silver_trades.settlements
+        group by client_id
     )
 select
     c.client_id, c.name, c.email, c.date_of_birth, c.country, c.account_type,
