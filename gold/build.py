@@ -25,7 +25,7 @@ from pipelines.duck import connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
 from pipelines.plan import Plan, plan
-from pipelines.store import DATA, TableStore, link_files
+from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
 
 LOOKUP_ROW_GROUP = 16_384
 
@@ -130,7 +130,7 @@ class GoldBuilder:
         if not table.partition:  # small tables are ordered by key; large ones keep their input's order
             self.con.execute(
                 f"copy ({query} order by {', '.join(table.sorted_by or table.key)}) to '{target / 'part-0.parquet'}' "
-                f"(format parquet, compression zstd{_row_groups(table)})"
+                f"(format parquet, compression zstd, compression_level {ZSTD_LEVEL}{_row_groups(table)})"
             )
             return {
                 "": {
@@ -150,7 +150,7 @@ class GoldBuilder:
         fresh = version_dir / "_fresh"
         order = f", order_by ({', '.join(table.sorted_by)})" if table.sorted_by else ""
         files = self.con.sql(
-            f"copy ({query}) to '{fresh}' (format parquet, compression zstd, "
+            f"copy ({query}) to '{fresh}' (format parquet, compression zstd, compression_level {ZSTD_LEVEL}, "
             f"partition_by ({column}), write_partition_columns true{order}{_row_groups(table)}, return_stats)"
         ).fetchall()
         rows = defaultdict(int)

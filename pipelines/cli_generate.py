@@ -72,7 +72,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     trades.add_argument("--start", type=date, default=dt.date(2023, 1, 1), help="first day (default 2023-01-01)")
     trades.add_argument("--end", type=date, default=dt.date(2025, 12, 31), help="last day (default 2025-12-31)")
     trades.add_argument(
-        "--workbook-every", type=positive_int, default=6, help="every Nth month is an .xlsx workbook (default 6)"
+        "--workbook-every", type=positive_int, default=12, help="every Nth month is an .xlsx workbook (default 12)"
     )
     _generator_options(trades, "--clients and --transactions")
     trades.set_defaults(handler=_generate_trades)

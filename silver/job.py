@@ -33,7 +33,7 @@ from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import Table
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
-from pipelines.store import DATA, QUARANTINE, TableStore, link_files
+from pipelines.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
 from silver import merging
 from silver import quarantine as q
 from silver.rules import RULES, validate
@@ -342,7 +342,9 @@ class SilverJob:
     def _write_part(self, partition: str, number: int, rows: pl.DataFrame) -> int:
         directory = self._partition_dir(self.version_dir, partition)
         directory.mkdir(parents=True, exist_ok=True)
-        rows.write_parquet(directory / f"part-{number}.parquet", compression="zstd", statistics=True)
+        rows.write_parquet(
+            directory / f"part-{number}.parquet", compression="zstd", compression_level=ZSTD_LEVEL, statistics=True
+        )
         return len(rows)
 
     def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:

@@ -19,6 +19,7 @@ import polars as pl
 from bronze.reader import LINE, RAW, BronzeReader, strip_terminators
 from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import Table
+from pipelines.store import ZSTD_LEVEL
 
 FILE = "_source_file"
 RUN = "_run_id"
@@ -104,7 +105,7 @@ def write_version(
 
     def write(name: str, new: pl.DataFrame | None) -> None:
         if name not in current and name not in released:  # a new file's rows: nothing to reconcile
-            new.sort(within_file).write_parquet(target / name, compression="zstd")
+            new.sort(within_file).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
             return
         kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=schema(table))
         for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
@@ -112,7 +113,7 @@ def write_version(
         rows = pl.concat([kept, *([] if new is None else [new])], how="vertical_relaxed")
         rows = rows.unique(lineage(table), keep="last", maintain_order=True)
         if not rows.is_empty():
-            rows.sort(within_file).write_parquet(target / name, compression="zstd")
+            rows.sort(within_file).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
 
     def write_group(files: tuple[Path, ...], names: list[str]) -> None:
         rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None

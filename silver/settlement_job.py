@@ -3,16 +3,15 @@
 Settlement carries each client's account from one trade to the next, so the table is sequential by year: a run
 rebuilds from the first year whose transactions changed (a late file holding an old trade re-settles from that
 year on) and links the years before it. Each year's version also keeps every client's account at the end of that
-year (`carry/`, private to the table), which is where a rebuild starts from, so a new month costs the years it
-touches rather than the whole history. A client whose opening balance or status changed is re-settled from the
-start. Years are settled in order and, within a year, clients in buckets of about BUCKET_ROWS transactions, so
-memory stays bounded. Each year's files are written in settlement order, client after client, so that gold can
-copy them as they are, already clustered for client lookups. The result is checked against the contract and
-published in one atomic step, as any table.
+year (`carry/`, private to the table), which is where a rebuild starts from, so a new month costs the year it
+lands in rather than the whole history. A client whose opening balance or status changed is re-settled from the
+start. Within a year, months are settled in order, one in memory at a time, each written sorted by client and
+date. The result is checked against the contract and published in one atomic step, as any table.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import time
 from pathlib import Path
@@ -27,12 +26,15 @@ from pipelines.duck import connect, view_sql
 from pipelines.errors import CheckFailedError, ConservationError
 from pipelines.lake import Lake
 from pipelines.plan import plan
-from pipelines.store import DATA, TableStore, link_files
-from silver import merging, settlement
+from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
+from silver import settlement
 from silver.job import SilverResult
 
 CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
 OPENING_FILE = "opening.parquet"  # the clients' opening accounts this version was settled from
+# Client ids are 8 lowercase hex digits (their contract's pattern), so their numeric order is their text order, and
+# sorting a bucket by the number costs a third less than by the text.
+_CLIENT_NUMBER = pl.col("client_id").str.to_integer(base=16)
 
 
 class SettlementJob:
@@ -46,8 +48,12 @@ class SettlementJob:
     def run(self) -> SilverResult:
         started = time.monotonic()
         trades_state = self.trades.state()
+        months = self._months_by_year(trades_state)
         identity = {"rules": inspect.getsource(settlement), "contract": repr(self.table)}
-        tracked = {self.trades.table.qualified_name: trades_state}
+        # a year's input is its months: it changed when any of their versions did
+        versions = {year: {"version": " ".join(trades_state["partitions"][m]["version"] for m in ms)}
+                    for year, ms in months.items()}  # fmt: skip
+        tracked = {self.trades.table.qualified_name: {"partitions": versions}}
         work = plan(self.table, identity, tracked, self.previous)
         opening = self._opening()
         if self.previous and (work is None or work.rebuild is not None) and self._clients_changed(opening):
@@ -56,7 +62,7 @@ class SettlementJob:
             return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
 
         version_dir = self.store.new_version(self.run_id)
-        years = sorted(p for p in trades_state["partitions"] if p)
+        years = sorted(months)
         first = min(work.rebuild, default=None) if work.rebuild is not None else min(years, default=None)
         kept = [y for y in years if first is None or y < first]
         for year in kept:
@@ -65,7 +71,7 @@ class SettlementJob:
                 link_files(previous, self._year_dir(version_dir / folder, year))
         rebuilt = [y for y in years if y not in kept]
         carried = self._carry(self.store.current_dir(), kept[-1]) if kept else pl.DataFrame(schema=settlement.OPENING)
-        written = self._settle(version_dir, trades_state, rebuilt, opening, carried)
+        written = self._settle(version_dir, trades_state, {y: months[y] for y in rebuilt}, opening, carried)
         partitions = {y: self.previous["partitions"][y] for y in kept} | {
             y: {"rows": rows, "version": self.run_id} for y, rows in written.items()
         }
@@ -120,33 +126,52 @@ class SettlementJob:
     # -- settling ------------------------------------------------------------------------------------------------
 
     def _settle(
-        self, target: Path, trades_state: dict[str, Any], years: list[str], opening: pl.DataFrame, carried: pl.DataFrame
+        self,
+        target: Path,
+        trades_state: dict[str, Any],
+        years: dict[str, list[str]],
+        opening: pl.DataFrame,
+        carried: pl.DataFrame,
     ) -> dict[str, int]:
-        """Settle the transactions of `years`, year after year, each in buckets of clients, from the accounts
-        `carried` from the year before (or as opened); returns the rows written per year."""
+        """Settle the transactions of `years` (each with its months) month after month, from the accounts `carried`
+        from the year before (or as opened); returns the rows written per year.
+
+        A month partition holds exactly the transactions dated in it, so settling the months in order settles every
+        client's transactions in date order, and memory holds one month at a time."""
         source = self.lake.versions_dir(self.trades.table) / trades_state["version"] / DATA
+        column = self.trades.table.partition.column
         columns = [c.name for c in self.table.columns]
         written = {}
-        for year in years:
-            trades = pl.scan_parquet(self._year_dir(source, year) / "*.parquet")
-            start = opening.update(carried, on="client_id", how="left")  # every account as the year begins
-            ends = [carried]
+        accounts = opening.update(carried, on="client_id", how="left")  # every account as the first year begins
+        for year, months in years.items():
             written[year] = 0
-            for number, (low, high) in enumerate(merging.bucket_ranges(trades, "client_id")):
-                bucket = trades.filter(pl.col("client_id").is_between(pl.lit(low), pl.lit(high))).collect()
-                settled = settlement.settle(bucket.sort("client_id", "transaction_date", "transaction_id"), start)
+            for number, month in enumerate(months):
+                trades = pl.read_parquet(source / f"{column}={month}" / "*.parquet")
+                trades = trades.sort(_CLIENT_NUMBER, "transaction_date", "transaction_id")
+                settled = settlement.settle(trades, accounts).with_columns(pl.lit(year).alias("year"))
                 self._write(target / DATA, year, number, settled.select(columns))
-                ends.append(_last_accounts(settled))
+                ends = _last_accounts(settled)
+                accounts = accounts.update(ends, on="client_id", how="left")
+                carried = pl.concat([carried, ends])
                 written[year] += len(settled)
-            carried = pl.concat(ends).unique("client_id", keep="last", maintain_order=True).sort("client_id")
+            carried = carried.unique("client_id", keep="last", maintain_order=True).sort("client_id")
             self._write(target / CARRY, year, 0, carried)
         return written
 
+    def _months_by_year(self, trades_state: dict[str, Any]) -> dict[str, list[str]]:
+        """The transactions' month partitions of each year (the settlement's partitions)."""
+        read, write = self.trades.table.partition.format, self.table.partition.format
+        years: dict[str, list[str]] = {}
+        for month in sorted(p for p in trades_state["partitions"] if p):
+            years.setdefault(dt.datetime.strptime(month, read).strftime(write), []).append(month)
+        return years
+
     def _write(self, folder: Path, year: str, number: int, rows: pl.DataFrame) -> None:
-        """A part of a year; parts are numbered in client order, zero-padded so that file order is that order."""
+        """A part of a year: its months are numbered in order, zero-padded so that file order is month order."""
         directory = self._year_dir(folder, year)
         directory.mkdir(parents=True, exist_ok=True)
-        rows.write_parquet(directory / f"part-{number:05d}.parquet", compression="zstd", statistics=True)
+        path = directory / f"part-{number:05d}.parquet"
+        rows.write_parquet(path, compression="zstd", compression_level=ZSTD_LEVEL, statistics=True)
 
     def _year_dir(self, folder: Path, year: str) -> Path:
         return folder / f"{self.table.partition.column}={year}"
@@ -157,8 +182,9 @@ class SettlementJob:
     # -- before publishing ---------------------------------------------------------------------------------------
 
     def _check(self, version_dir: Path, rebuilt: list[str], partitions: dict, trades_state: dict) -> None:
-        """Every transaction settled once, and the rebuilt years' rows as the contract says. The key and foreign
-        keys hold by construction (each row is a transaction's own), and gold checks them again downstream."""
+        """Every transaction settled once, and what settlement added to the rebuilt years as the contract says.
+        The rest was checked in silver transactions; the key and foreign keys hold by construction (each row is a
+        transaction's own), and gold checks them again downstream."""
         total, expected = sum(p["rows"] for p in partitions.values()), trades_state["rows"]["loaded"]
         if total != expected:
             raise ConservationError(
@@ -172,7 +198,8 @@ class SettlementJob:
             paths = [self._year_dir(version_dir / DATA, y) for y in rebuilt]
             for statement in view_sql(self.table.schema, self.table.name, paths):
                 con.execute(statement)
-            failures = check_rows(con, self.table, foreign_keys=False)
+            computed = [c.name for c in self.table.columns if c.name not in self.trades.table.column_index]
+            failures = check_rows(con, self.table, foreign_keys=False, columns=computed)
         finally:
             con.close()
         if failures:
@@ -185,13 +212,9 @@ class SettlementJob:
 
 def _last_accounts(settled: pl.DataFrame) -> pl.DataFrame:
     """Each client's account after its last transaction (transactions in settlement order)."""
-    return (
-        settled.group_by("client_id", maintain_order=True)
-        .last()
-        .select(
-            "client_id",
-            pl.col("balance_after").alias("balance"),
-            pl.col("debt_after").alias("debt"),
-            pl.col("status_after").alias("status"),
-        )
+    return settled.filter(pl.col("client_id").is_last_distinct()).select(
+        "client_id",
+        pl.col("balance_after").alias("balance"),
+        pl.col("debt_after").alias("debt"),
+        pl.col("status_after").alias("status"),
     )

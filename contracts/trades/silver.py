@@ -50,10 +50,6 @@ def _silver(name: str, description: str, columns: list[Column], key: tuple[str, 
     return Table("silver", "trades", name, description, tuple(columns), key, **kw)
 
 
-def _year(source: str) -> Column:
-    return Column("year", STRING, f"Year of {source} (YYYY), the partition.", source=False)
-
-
 clients = _silver(
     "clients",
     "One client account as the bank opened it: the balance and status settlement starts from.",
@@ -108,7 +104,7 @@ transactions = _silver(
         Column("fx_rate", RATE, "Units of account currency per unit of transaction currency.", source=False),
         Column("amount_account", MONEY, "amount x fx_rate, rounded half up to cents.", source=False),
         Column("amount_usd", MONEY, "amount in USD at the fixed rates, rounded half up to cents.", source=False),
-        _year("transaction_date"),
+        Column("month", STRING, "Month of transaction_date (YYYY-MM), the partition.", source=False),
     ],
     key=("transaction_id",),
     foreign_keys=(ForeignKey(("client_id",), "clients", ("client_id",), brings=("account_open_date",)),),
@@ -126,7 +122,7 @@ transactions = _silver(
             "The company name is the ticker's.",
         ),
     ),
-    partition=Partition("year", "transaction_date", "%Y"),
+    partition=Partition("month", "transaction_date", "%Y-%m"),
     bronze_formats=("csv", "xlsx"),
 )
 
@@ -136,12 +132,12 @@ settlements = _silver(
     "transaction_id) order per client, from the client's opening balance, the outcome and the account right after "
     "it. Each year's files hold the year's transactions in that order, client by client.",
     [
-        *[c for c in transactions.columns if c.name != "year"],
+        *[c for c in transactions.columns if c.name != "month"],
         Column("settlement_status", STRING, "Outcome.", allowed=SETTLEMENT_STATUSES),
         Column("balance_after", MONEY, "Balance after it, in the account currency.", min=0),
         Column("debt_after", MONEY, "Debt after it, in the account currency.", min=0),
         Column("status_after", STRING, "Account status after it.", allowed=CLIENT_STATUSES),
-        _year("transaction_date"),
+        Column("year", STRING, "Year of transaction_date (YYYY), the partition.", source=False),
     ],
     key=("transaction_id",),
     foreign_keys=(

@@ -33,7 +33,7 @@ class TradesParams:
     end: dt.date = dt.date(2025, 12, 31)  # inclusive
     seed: int = 42
     scale: float = 1.0  # factor on clients and transactions
-    workbook_every: int = 6  # every Nth monthly drop is an Excel workbook, the others CSV
+    workbook_every: int = 12  # every Nth monthly drop is an Excel workbook, the others CSV
     dirt: TradesDirt = field(default_factory=TradesDirt)
 
     def __post_init__(self) -> None:

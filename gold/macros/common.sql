@@ -1,5 +1,5 @@
 -- Keys shared by every star schema.
-create or replace macro date_key(d) as cast(strftime(d, '%Y%m%d') as bigint);
+create or replace macro date_key(d) as year(d) * 10000 + month(d) * 100 + day(d);  -- yyyymmdd, without text
 create or replace macro time_key(ts) as cast(hour(ts) * 100 + minute(ts) as bigint);
 -- The calendar dimension: one row per day from `first` to `last` (nothing when they are null).
 create or replace macro date_dimension(first, last) as table
