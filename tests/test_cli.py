@@ -27,6 +27,9 @@ COMMANDS = [
     ["bench"],
     ["dashboard"],
     ["generate", "payments"],
+    ["generate", "trades"],
+    ["trades"],
+    ["serve"],
 ]
 
 
@@ -63,6 +66,10 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         (["refresh", "--every", "often"], "--every 'often': give a positive interval such as 30s, 5m or 1h"),
         (["refresh", "--domain", "weather", "--once"], "unknown domain 'weather'"),
         (["sql", "select 1"], "no catalog at"),
+        (["generate", "trades", "--workbook-every", "0"], "--workbook-every: '0' must be at least 1"),
+        (["generate", "trades", "--dirt", "late=2"], "--dirt: 'late=2' needs a rate between 0 and 1"),
+        (["trades", "0000000a"], "no trades tables in"),
+        (["trades", "0000000a", "--from", "2024-02-30"], "--from: '2024-02-30' is not a date like 2024-01-31"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -229,3 +234,80 @@ def test_merging_in_buckets_changes_nothing_and_gold_files_are_in_client_order(
         for part in year.glob("*.parquet"):
             rows = pl.read_parquet(part).select(order)
             assert len(rows) > 500 and rows.equals(rows.sort(order)), part
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "before_commit:silver_trades.settlements",
+        "after_commit:silver_trades.settlements",
+        "before_commit:gold_trades.transactions",
+    ],
+)
+def test_killed_while_publishing_a_settlement_is_finished_by_the_next_run(
+    point: str, trades_generated: Path, trades_snapshot: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    """A run killed (kill -9) while it publishes the settlements re-settled by a late month leaves the last
+    version readable; the next run finishes, exactly as one full build."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(trades_generated, lake.root)
+    late = sorted(lake.bronze_dir("trades", "transactions").iterdir())[-1]
+    late.rename(tmp_path / late.name)
+    run_trades(lake)
+    before = snapshot(lake, "trades")
+    (tmp_path / late.name).rename(late)
+    command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(lake.root), "run", "--domain", "trades"]
+    killed = subprocess.run(command, env={**os.environ, "LAKEHOUSE_CRASH_AT": point}, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    crashed = point.split(":")[1]
+    assert_same({crashed: snapshot(lake, "trades")[crashed]}, {crashed: before[crashed]})
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert_same(snapshot(lake, "trades"), trades_snapshot)
+
+
+def test_a_workbook_from_another_tool_with_bad_cells_is_quarantined_cell_by_cell(tmp_path: Path) -> None:
+    """A workbook saved by openpyxl (not by our generator): date cells, an error cell, text in number cells, a
+    blank row, a cell beyond the header, a sheet with another header; and a file named .xlsx that is no workbook.
+    Each row keeps its file, sheet and row; every row is accounted for."""
+    lake = Lake(tmp_path / "lake")
+    write_bronze(lake, "clients", "clients.csv", CLIENTS, "trades")
+    book = openpyxl.Workbook()
+    week = book.active
+    week.title = "week 1"
+    week.append(HEADER.strip().split(","))
+    good = ["W0000001", "0000000a", "buy", dt.datetime(2024, 1, 2, 10, 0, 1), "AAPL", "Apple Inc.", 4, 2.5, 10]
+    week.append([*good, "USD", "completed", "online"])
+    week.append([*good[:3], "#DIV/0!", *good[4:6], "four", 2.5, 10, "USD", "completed", "online"])
+    week.append([])  # a blank row between rows
+    week.append(["W0000004", *good[1:3], "02/01/2024 10:00", *good[4:], "USD", "completed", "online", "extra"])
+    week.append(["W0000005", *good[1:6], 3, 2.5, 7.5, "USD", "completed", "online"])
+    book.create_sheet("notes").append(["note", "by"])
+    book["notes"].append(["checked", "ops"])
+    lake.bronze_dir("trades", "transactions").mkdir(parents=True)
+    book.save(lake.bronze_dir("trades", "transactions") / "2024-01.xlsx")
+    write_bronze(lake, "transactions", "2024-02.xlsx", "transaction_id,client_id\n", "trades")
+    manifest = run_trades(lake)
+    assert manifest.silver["silver_trades.transactions"]["totals"] == {
+        "bronze": 7, "loaded": 2, "quarantined": 5, "duplicates": 0
+    }  # fmt: skip
+    loaded = silver(lake, "transactions", "trades").sort("transaction_id")
+    assert loaded.select("transaction_id", "_source_sheet", "_source_line", "amount").rows() == [
+        ("W0000001", "week 1", 2, Decimal("10.00")),
+        ("W0000005", "week 1", 6, Decimal("7.50")),
+    ]
+    assert loaded["transaction_date"][0] == dt.datetime(2024, 1, 2, 10, 0, 1)  # a date cell, to the second
+    rejected = quarantine(lake, "transactions", "trades").sort("_source_file", "_source_sheet", "_source_line")
+    found = {
+        (r["_source_file"].rsplit("/", 1)[1], r["_source_sheet"], r["_source_line"]): r["failed_rules"]
+        for r in rejected.iter_rows(named=True)
+    }
+    assert found == {
+        ("2024-01.xlsx", "notes", 2): ["file:header"],
+        ("2024-01.xlsx", "week 1", 3): ["transaction_date:type", "shares:type"],
+        ("2024-01.xlsx", "week 1", 4): ["row:blank"],
+        ("2024-01.xlsx", "week 1", 5): ["row:field_count"],
+        ("2024-02.xlsx", None, 1): ["file:unreadable"],
+    }
+    error_row = rejected.filter(pl.col("_source_line") == 3).row(0, named=True)
+    assert error_row["transaction_date"] == "#DIV/0!" and "#DIV/0!" in error_row["_raw_line"]
