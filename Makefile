@@ -8,7 +8,7 @@ PORT ?= 8501
 SCALE ?= 1
 DATA ?= data
 
-.PHONY: pipeline test bench docs dashboard clean distclean
+.PHONY: pipeline test bench docs dashboard serve clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year
 
 dashboard: $(EXTRAS_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
 	$(BIN)/lakehouse --data-dir $(DATA) dashboard --port $(PORT)
+
+serve: $(EXTRAS_STAMP)  ## serve the trades API on 127.0.0.1:8000 (set LAKEHOUSE_API_TOKEN; after `make pipeline`)
+	$(BIN)/lakehouse --data-dir $(DATA) serve
 
 docs: $(STAMP)  ## write the data dictionary to data/docs/data-dictionary.md
 	$(BIN)/lakehouse --data-dir $(DATA) docs

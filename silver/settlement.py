@@ -14,6 +14,7 @@ left), so it is compiled with numba and runs over whole columns of integer cents
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cache
 
@@ -45,24 +46,23 @@ def settle(trades: pl.DataFrame, opening: pl.DataFrame) -> pl.DataFrame:
     n = len(trades)
     outcome, status_after = np.empty(n, np.int8), np.empty(n, np.int8)
     balance_after, debt_after = np.empty(n, np.int64), np.empty(n, np.int64)
-    _compiled()(
-        starts,
-        _cents(start["balance"]),
-        _cents(start["debt"]),
-        start["status"].replace_strict(CLIENT_STATUSES, range(len(CLIENT_STATUSES)), return_dtype=pl.Int8).to_numpy(),
-        (trades["transaction_type"] == "sell").to_numpy(),
-        _cents(trades["amount_account"]),
-        outcome,
-        balance_after,
-        debt_after,
-        status_after,
-    )
+    codes = start["status"].replace_strict(CLIENT_STATUSES, range(len(CLIENT_STATUSES)), return_dtype=pl.Int8)
+    inputs = [starts, _cents(start["balance"]), _cents(start["debt"]), codes.to_numpy()]
+    inputs += [(trades["transaction_type"] == "sell").to_numpy(), _cents(trades["amount_account"])]
+    compiled()(*map(_read_only, inputs), outcome, balance_after, debt_after, status_after)
     return trades.with_columns(
         _named("settlement_status", outcome, SETTLEMENT_STATUSES),
         _money("balance_after", balance_after),
         _money("debt_after", debt_after),
         _named("status_after", status_after, CLIENT_STATUSES),
     )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """The loop's inputs are read-only arrays (polars hands most over without a copy, read-only)."""
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
 
 
 def _cents(money: pl.Series) -> np.ndarray:
@@ -81,13 +81,28 @@ def _named(name: str, codes: np.ndarray, names: tuple[str, ...]) -> pl.Series:
     return pl.Series(name, codes).replace_strict(range(len(names)), names, return_dtype=pl.String)
 
 
-@cache
-def _compiled() -> Callable:
+def compiled() -> Callable:
     """The loop compiled by numba (cached on disk after the first run). numba is imported here, so that only a
-    run that settles trades pays for loading it."""
+    run that settles trades pays for loading it (about 0.45 s), and a run starts loading it early, in a thread
+    (`SettlementJob.warm_up`), while silver reads its files."""
+    with _COMPILING:
+        return _compile()
+
+
+_COMPILING = threading.Lock()
+
+
+@cache
+def _compile() -> Callable:
     import numba
 
-    return numba.njit(cache=True, nogil=True)(_settle)
+    def given(kind: object) -> object:  # a read-only input array
+        return numba.types.Array(kind, 1, "C", readonly=True)
+
+    cents, codes = numba.int64[::1], numba.int8[::1]
+    inputs = (given(numba.int64), given(numba.int64), given(numba.int64), given(numba.int8), given(numba.boolean))
+    signature = numba.void(*inputs, given(numba.int64), codes, cents, cents, codes)
+    return numba.njit(signature, cache=True, nogil=True)(_settle)  # with a signature: loaded now, not at first call
 
 
 def _settle(starts, balance, debt, status, is_sell, amount, outcome, balance_after, debt_after, status_after):

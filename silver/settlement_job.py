@@ -27,7 +27,7 @@ from pipelines.errors import CheckFailedError, ConservationError
 from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
-from silver import settlement
+from silver import merging, settlement
 from silver.job import SilverResult
 
 CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
@@ -44,6 +44,11 @@ class SettlementJob:
         self.previous = None if full_refresh else self.store.state()
         self.trades = TableStore(lake, contracts.get("silver", table.domain, "transactions"))
         self.clients = TableStore(lake, contracts.get("silver", table.domain, "clients"))
+
+    @staticmethod
+    def warm_up() -> None:
+        """Load what settling needs (the compiled loop) ahead of the run's turn."""
+        settlement.compiled()
 
     def run(self) -> SilverResult:
         started = time.monotonic()
@@ -137,16 +142,18 @@ class SettlementJob:
         from the year before (or as opened); returns the rows written per year.
 
         A month partition holds exactly the transactions dated in it, so settling the months in order settles every
-        client's transactions in date order, and memory holds one month at a time."""
+        client's transactions in date order; consecutive months are settled together up to about BUCKET_ROWS
+        transactions (a month at least), so memory holds about that many at a time."""
         source = self.lake.versions_dir(self.trades.table) / trades_state["version"] / DATA
         column = self.trades.table.partition.column
         columns = [c.name for c in self.table.columns]
         written = {}
         accounts = opening.update(carried, on="client_id", how="left")  # every account as the first year begins
+        sizes = {month: facts["rows"] for month, facts in trades_state["partitions"].items()}
         for year, months in years.items():
             written[year] = 0
-            for number, month in enumerate(months):
-                trades = pl.read_parquet(source / f"{column}={month}" / "*.parquet")
+            for number, group in enumerate(_consecutive(months, sizes)):
+                trades = pl.read_parquet([source / f"{column}={month}" / "*.parquet" for month in group])
                 trades = trades.sort(_CLIENT_NUMBER, "transaction_date", "transaction_id")
                 settled = settlement.settle(trades, accounts).with_columns(pl.lit(year).alias("year"))
                 self._write(target / DATA, year, number, settled.select(columns))
@@ -167,7 +174,7 @@ class SettlementJob:
         return years
 
     def _write(self, folder: Path, year: str, number: int, rows: pl.DataFrame) -> None:
-        """A part of a year: its months are numbered in order, zero-padded so that file order is month order."""
+        """A part of a year: runs of months numbered in order, zero-padded so that file order is month order."""
         directory = self._year_dir(folder, year)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"part-{number:05d}.parquet"
@@ -208,6 +215,19 @@ class SettlementJob:
                 f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
                 "report this as a bug"
             )
+
+
+def _consecutive(months: list[str], sizes: dict[str, int]) -> list[list[str]]:
+    """Runs of consecutive months holding about BUCKET_ROWS transactions (at least one month each)."""
+    groups: list[list[str]] = []
+    rows = 0
+    for month in months:
+        if not groups or rows + sizes[month] > merging.BUCKET_ROWS:
+            groups.append([])
+            rows = 0
+        groups[-1].append(month)
+        rows += sizes[month]
+    return groups
 
 
 def _last_accounts(settled: pl.DataFrame) -> pl.DataFrame:
