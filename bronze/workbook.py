@@ -18,7 +18,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from bronze.reader import ERROR, LINE, RAW, FileFacts, csv_field, header_positions
+from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, FileFacts, csv_field, header_positions
 from pipelines import faults
 from pipelines.retry import with_retries
 
@@ -56,6 +56,14 @@ def read_workbook(path: Path, columns: Sequence[str]) -> tuple[pl.DataFrame, Fil
     records = pl.concat([_with_columns(s, columns) for s in sheets]) if sheets else _with_columns(_empty(), columns)
     facts.rows = len(records)
     return records, facts
+
+
+def read_workbooks(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.DataFrame, list[FileFacts]]:
+    """Several workbooks' records as one frame, with FILE_INDEX (the position of each record's file in `paths`),
+    as `read_small_files` gives those of CSV files."""
+    read = [read_workbook(path, columns) for path in paths]
+    records = [frame.with_columns(pl.lit(i, pl.UInt32).alias(FILE_INDEX)) for i, (frame, _) in enumerate(read)]
+    return pl.concat(records), [facts for _, facts in read]
 
 
 def _read_whole(path: Path) -> bytes:

@@ -28,8 +28,8 @@ from typing import Any
 import polars as pl
 
 from bronze.files import BronzeFile, batches_of, check_unchanged, discover
-from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
-from bronze.workbook import SHEET, is_workbook, read_workbook
+from bronze.reader import ERROR, FILE_INDEX, RAW, BronzeReader, read_small_files, strip_terminators
+from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
@@ -174,22 +174,19 @@ class SilverJob:
     # -- new bronze files ----------------------------------------------------------------------------------------
 
     def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
-        """Read a batch of files (workbooks, one large CSV file a chunk at a time, or many small ones parsed
-        together) and stage their rows."""
+        """Read a batch of files (one large CSV file a chunk at a time, many small ones parsed together, or
+        workbooks) and stage their rows."""
         name = q.part_name(files[0].rel).removesuffix(".parquet")
-        if is_workbook(files[0].path):
-            books = [read_workbook(f.path, self.columns) for f in files]
-            self._check(pl.concat([self._traced(records, f.rel) for f, (records, _) in zip(files, books)]), name)
-            facts = [read for _, read in books]
-        elif len(files) == 1:
+        if len(files) == 1 and not is_workbook(files[0].path):
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
-                self._check(self._traced(raw, files[0].rel), f"{name}-{next(self.stage_count)}")
+                self._check(q.traced(self.table, raw, files[0].rel), f"{name}-{next(self.stage_count)}")
             facts = [reader.facts]
         else:
-            raw, facts = read_small_files([f.path for f in files], self.columns)
+            read = read_workbooks if is_workbook(files[0].path) else read_small_files
+            raw, facts = read([f.path for f in files], self.columns)
             rels = pl.Series(q.FILE, [f.rel for f in files])
-            self._check(self._traced(raw.drop(FILE_INDEX), rels.gather(raw[FILE_INDEX])), name)
+            self._check(q.traced(self.table, raw.drop(FILE_INDEX), rels.gather(raw[FILE_INDEX])), name)
         return [
             {
                 "file": file.rel,
@@ -202,11 +199,6 @@ class SilverJob:
             }
             for file, read in zip(files, facts)
         ]
-
-    def _traced(self, records: pl.DataFrame, source_file: str | pl.Series) -> pl.DataFrame:
-        """Records with their lineage: the source file, and no sheet for CSV lines of a table fed workbooks."""
-        sheet = [] if SHEET in records.columns or SHEET not in self.lineage else [pl.lit(None, pl.String).alias(SHEET)]
-        return records.with_columns(pl.lit(source_file).alias(q.FILE), *sheet)
 
     def _check(self, raw: pl.DataFrame, name: str) -> None:
         """Validate raw records (of one or more files); set aside the invalid, stage the valid as `name`."""
@@ -368,15 +360,8 @@ class SilverJob:
         return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-        sheet = [pl.lit("[") + pl.col(SHEET) + pl.lit("]")] if SHEET in self.lineage else []
-        reference = pl.concat_str(pl.col(q.FILE), *sheet, pl.lit(":"), pl.col(LINE).cast(pl.String), ignore_nulls=True)
-        losers = losers.join(winners.select(*key, reference.alias(q.DUPLICATE_OF)), on=key, how="left")
-        unread = losers.filter(pl.col(RAW).is_null())
-        if not unread.is_empty():
-            fetched = q.fetch_raw_lines(self.lake.bronze, self.table, unread.select(self.lineage))
-            losers = losers.join(fetched.rename({RAW: "_read_back"}), on=self.lineage, how="left", nulls_equal=True)
-            losers = losers.with_columns(pl.coalesce(RAW, "_read_back").alias(RAW)).drop("_read_back")
-        return q.duplicate_rows(losers, self.run_id, self.table)
+        losers = losers.join(winners.select(*key, q.location(self.table).alias(q.DUPLICATE_OF)), on=key, how="left")
+        return q.duplicate_rows(q.with_raw_lines(losers, self.lake.bronze, self.table), self.run_id, self.table)
 
     def _silver_schema(self) -> dict[str, pl.DataType]:
         return {c.name: c.type.polars for c in self.table.columns} | q.lineage_schema(self.table)

@@ -38,6 +38,18 @@ def lineage_schema(table: Table) -> dict[str, pl.DataType]:
     return {column: pl.Int64() if column == LINE else pl.String() for column in lineage(table)}
 
 
+def traced(table: Table, records: pl.DataFrame, source_file: str | pl.Series) -> pl.DataFrame:
+    """Records with their lineage: the source file, and no sheet for CSV lines of a table fed workbooks."""
+    sheet = SHEET in lineage(table) and SHEET not in records.columns
+    return records.with_columns(pl.lit(source_file).alias(FILE), *[pl.lit(None, pl.String).alias(SHEET)] * sheet)
+
+
+def location(table: Table) -> pl.Expr:
+    """Where a row came from, as text: `file:line`, or `file[sheet]:line` for a workbook row."""
+    sheet = [pl.lit("[") + pl.col(SHEET) + pl.lit("]")] if SHEET in lineage(table) else []
+    return pl.concat_str(pl.col(FILE), *sheet, pl.lit(":"), pl.col(LINE).cast(pl.String), ignore_nulls=True)
+
+
 def schema(table: Table) -> dict[str, pl.DataType]:
     return {
         **lineage_schema(table),
@@ -136,6 +148,17 @@ def waiting_for_parent() -> pl.Expr:
     their parent arrives and their list of failed rules stays what a rebuild would say."""
     fk = pl.col("failed_rules").list.eval(pl.element().str.starts_with("fk:")).list.any()
     return (pl.col(DISPOSITION) == INVALID) & fk
+
+
+def with_raw_lines(rows: pl.DataFrame, bronze_root: Path, table: Table) -> pl.DataFrame:
+    """Rows whose raw line was not kept in staging get it back from their immutable bronze file."""
+    unread = rows.filter(pl.col(RAW).is_null())
+    if unread.is_empty():
+        return rows
+    where = lineage(table)
+    fetched = fetch_raw_lines(bronze_root, table, unread.select(where)).rename({RAW: "_read_back"})
+    rows = rows.join(fetched, on=where, how="left", nulls_equal=True)
+    return rows.with_columns(pl.coalesce(RAW, "_read_back").alias(RAW)).drop("_read_back")
 
 
 def fetch_raw_lines(bronze_root: Path, table: Table, wanted: pl.DataFrame) -> pl.DataFrame:
