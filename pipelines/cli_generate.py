@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+from collections.abc import Callable
 
 from pipelines import logs
 from pipelines.cli_types import date, datetime, positive_float, positive_int
@@ -99,10 +100,7 @@ def _generate_meters(args: argparse.Namespace) -> int:
         args.scale,
         MetersDirt.parse(args.dirt, args.clean),
     )
-    lake = Lake.locate(getattr(args, "data_dir", None))
-    _start_generate_log(lake)
-    _report_generated("meters", generate(lake, params, args.workers))
-    return 0
+    return _generated(args, "meters", lambda lake: generate(lake, params, args.workers))
 
 
 def _generate_telecom(args: argparse.Namespace) -> int:
@@ -116,10 +114,7 @@ def _generate_telecom(args: argparse.Namespace) -> int:
         args.scale,
         TelecomDirt.parse(args.dirt, args.clean),
     )
-    lake = Lake.locate(getattr(args, "data_dir", None))
-    _start_generate_log(lake)
-    _report_generated("telecom", generate(lake, params, args.workers, args.minutes))
-    return 0
+    return _generated(args, "telecom", lambda lake: generate(lake, params, args.workers, args.minutes))
 
 
 def _generate_payments(args: argparse.Namespace) -> int:
@@ -129,10 +124,7 @@ def _generate_payments(args: argparse.Namespace) -> int:
     params = PaymentsParams(
         start, end, args.per_day, args.customers, args.seed, args.scale, PaymentsDirt.parse(args.dirt, args.clean)
     )
-    lake = Lake.locate(getattr(args, "data_dir", None))
-    _start_generate_log(lake)
-    _report_generated("payments", generate(lake, params, args.workers))
-    return 0
+    return _generated(args, "payments", lambda lake: generate(lake, params, args.workers))
 
 
 def _generate_trades(args: argparse.Namespace) -> int:
@@ -148,14 +140,15 @@ def _generate_trades(args: argparse.Namespace) -> int:
         args.workbook_every,
         TradesDirt.parse(args.dirt, args.clean),
     )
+    return _generated(args, "trades", lambda lake: generate(lake, params, args.workers))
+
+
+def _generated(args: argparse.Namespace, domain: str, generate: Callable[[Lake], dict[str, dict[str, int]]]) -> int:
+    """Run a domain's generator on the chosen lake, logging to its own file, and report what it wrote."""
     lake = Lake.locate(getattr(args, "data_dir", None))
-    _start_generate_log(lake)
-    _report_generated("trades", generate(lake, params, args.workers))
-    return 0
-
-
-def _start_generate_log(lake: Lake) -> None:
     logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
+    _report_generated(domain, generate(lake))
+    return 0
 
 
 def _report_generated(domain: str, totals: dict[str, dict[str, int]]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import strategies as st
 
 from generators import telecom
 from generators.meters import MetersDirt, MetersParams, generate
@@ -161,6 +162,20 @@ def lake_copy(generated: Path, tmp_path: Path) -> Lake:
 def run_lake(lake: Lake, **options) -> object:
     """A run of the meters domain (unless `domains` says otherwise)."""
     return run(lake, RunOptions(**{"threads": 2, "domains": ("meters",), **options}), "test")
+
+
+def arrivals(data: st.DataObject, files: list[Path]) -> list[list[Path]]:
+    """The files in a random order, cut into up to four batches (a hypothesis draw)."""
+    order = data.draw(st.permutations(files), label="arrival order")
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(files) - 1), max_size=3), label="batch boundaries"))
+    return [order[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(files)])]
+
+
+def deliver(source: Path, lake: Lake, batch: list[Path]) -> None:
+    """Copy files (relative to a lake root) from `source` into `lake`, as producers would drop them."""
+    for rel in batch:
+        (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / rel, lake.root / rel)
 
 
 def write_bronze(lake: Lake, table: str, name: str, text: str | bytes, domain: str = "meters") -> Path:

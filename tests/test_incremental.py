@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import bronze.files
 import silver.merging
 from pipelines.lake import Lake
-from tests.conftest import assert_same, run_lake, snapshot
+from tests.conftest import arrivals, assert_same, deliver, run_lake, snapshot
 
 
 def bronze_files(root: Path) -> list[Path]:
@@ -24,14 +24,10 @@ def bronze_files(root: Path) -> list[Path]:
 @given(data=st.data())
 def test_any_arrival_order_gives_the_full_rebuild(generated: Path, clean_snapshot: dict, data: st.DataObject) -> None:
     files = bronze_files(generated)
-    order = data.draw(st.permutations(files), label="arrival order")
-    cuts = sorted(data.draw(st.sets(st.integers(1, len(files) - 1), max_size=3), label="batch boundaries"))
     with tempfile.TemporaryDirectory() as directory:
         lake = Lake(Path(directory) / "lake")
-        for start, stop in zip([0, *cuts], [*cuts, len(files)]):
-            for rel in order[start:stop]:
-                (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(generated / rel, lake.root / rel)
+        for batch in arrivals(data, files):
+            deliver(generated, lake, batch)
             run_lake(lake)
         incremental = snapshot(lake)
         assert run_lake(lake).status == "up_to_date"

@@ -24,7 +24,9 @@ from pipelines.lake import Lake
 from silver import merging
 from tests.conftest import (
     SMALL_TRADES,
+    arrivals,
     assert_same,
+    deliver,
     gold,
     ledger,
     quarantine,
@@ -200,14 +202,10 @@ def test_any_arrival_order_gives_the_full_rebuild(
     """Files (clients included) arriving in any order and batches settle every client exactly as one full build:
     trades waiting for their client load when it arrives, and a month arriving late re-settles from its year."""
     files = sorted(p.relative_to(trades_generated) for p in (trades_generated / "bronze").rglob("*.*"))
-    order = data.draw(st.permutations(files), label="arrival order")
-    cuts = sorted(data.draw(st.sets(st.integers(1, len(files) - 1), max_size=3), label="batch boundaries"))
     with tempfile.TemporaryDirectory() as directory:
         lake = Lake(Path(directory) / "lake")
-        for start, stop in zip([0, *cuts], [*cuts, len(files)]):
-            for rel in order[start:stop]:
-                (lake.root / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(trades_generated / rel, lake.root / rel)
+        for batch in arrivals(data, files):
+            deliver(trades_generated, lake, batch)
             run_trades(lake)
         incremental = snapshot(lake, "trades")
         assert run_trades(lake).status == "up_to_date"
