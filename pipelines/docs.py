@@ -43,7 +43,7 @@ def _table(table: Table) -> list[str]:
     lines.append(f"- Key: {', '.join(f'`{k}`' for k in table.key)}")
     if table.partition:
         spec = table.partition
-        carried = "; carries state from day to day, so a change rebuilds the days after it too" * spec.sequential
+        carried = "; carries state from one partition to the next: a change rebuilds the later ones" * spec.sequential
         lines.append(f"- Partitioned by `{spec.column}` (from `{spec.source}`){carried}")
     if table.layer == "silver" and table.computed:
         sources = ", ".join(f"`{contracts.parent(table, fk).qualified_name}`" for fk in table.foreign_keys)

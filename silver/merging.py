@@ -17,7 +17,11 @@ GROUPS_PER_THREAD = 2  # partitions are merged in about this many groups per thr
 def groups(sizes: Mapping[str, int], threads: int) -> list[list[str]]:
     """Partitions (name -> rows) merged together, in order: small ones in groups of about a share of a thread's
     work, each large one alone."""
-    cap = min(BUCKET_ROWS, max(1, int(sum(sizes.values()) / (GROUPS_PER_THREAD * threads))))
+    return runs(sizes, min(BUCKET_ROWS, max(1, int(sum(sizes.values()) / (GROUPS_PER_THREAD * threads)))))
+
+
+def runs(sizes: Mapping[str, int], cap: int) -> list[list[str]]:
+    """Partitions (name -> rows) in name order, cut into runs of at most `cap` rows (a partition at least)."""
     cut: list[list[str]] = []
     rows = 0
     for partition in sorted(sizes):

@@ -5,8 +5,9 @@ rebuilds from the first year whose transactions changed (a late file holding an 
 year on) and links the years before it. Each year's version also keeps every client's account at the end of that
 year (`carry/`, private to the table), which is where a rebuild starts from, so a new month costs the year it
 lands in rather than the whole history. A client whose opening balance or status changed is re-settled from the
-start. Within a year, months are settled in order, one in memory at a time, each written sorted by client and
-date. The result is checked against the contract and published in one atomic step, as any table.
+start. Within a year, runs of consecutive months are settled in order, about BUCKET_ROWS transactions in memory
+at a time, each run written sorted by client and date. The result is checked against the contract and published in
+one atomic step, as any table.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from silver.job import SilverResult
 CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
 OPENING_FILE = "opening.parquet"  # the clients' opening accounts this version was settled from
 # Client ids are 8 lowercase hex digits (their contract's pattern), so their numeric order is their text order, and
-# sorting a bucket by the number costs a third less than by the text.
+# sorting by the number costs a third less than by the text.
 _CLIENT_NUMBER = pl.col("client_id").str.to_integer(base=16)
 
 
@@ -152,7 +153,7 @@ class SettlementJob:
         sizes = {month: facts["rows"] for month, facts in trades_state["partitions"].items()}
         for year, months in years.items():
             written[year] = 0
-            for number, group in enumerate(_consecutive(months, sizes)):
+            for number, group in enumerate(merging.runs({m: sizes[m] for m in months}, merging.BUCKET_ROWS)):
                 trades = pl.read_parquet([source / f"{column}={month}" / "*.parquet" for month in group])
                 trades = trades.sort(_CLIENT_NUMBER, "transaction_date", "transaction_id")
                 settled = settlement.settle(trades, accounts).with_columns(pl.lit(year).alias("year"))
@@ -215,19 +216,6 @@ class SettlementJob:
                 f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
                 "report this as a bug"
             )
-
-
-def _consecutive(months: list[str], sizes: dict[str, int]) -> list[list[str]]:
-    """Runs of consecutive months holding about BUCKET_ROWS transactions (at least one month each)."""
-    groups: list[list[str]] = []
-    rows = 0
-    for month in months:
-        if not groups or rows + sizes[month] > merging.BUCKET_ROWS:
-            groups.append([])
-            rows = 0
-        groups[-1].append(month)
-        rows += sizes[month]
-    return groups
 
 
 def _last_accounts(settled: pl.DataFrame) -> pl.DataFrame:

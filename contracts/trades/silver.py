@@ -130,7 +130,7 @@ settlements = _silver(
     "settlements",
     "One transaction in silver with how it settled against its client's account: in (transaction_date, "
     "transaction_id) order per client, from the client's opening balance, the outcome and the account right after "
-    "it. Each year's files hold the year's transactions in that order, client by client.",
+    "it. Each file holds a run of months, sorted by client, date and id.",
     [
         *[c for c in transactions.columns if c.name != "month"],
         Column("settlement_status", STRING, "Outcome.", allowed=SETTLEMENT_STATUSES),
