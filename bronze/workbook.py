@@ -96,7 +96,8 @@ def _sheet_records(reader: fastexcel.ExcelReader, name: str, columns: Sequence[s
         .when(pl.any_horizontal(pl.lit(False), *beyond))
         .then(pl.lit("row:field_count"))
     )
-    values = [pl.col(f"c{p}") if positions else pl.lit(None, pl.String) for p in positions or [0] * len(columns)]
+    nothing = [pl.lit(None, pl.String)] * len(columns)
+    values = [pl.col(f"c{p}") for p in positions] if positions is not None else nothing
     return (
         cells.slice(1, last)
         .with_row_index(LINE, offset=2)
