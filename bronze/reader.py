@@ -4,7 +4,8 @@ CSV readers in polars and DuckDB drop or reshape some malformed lines (extra fie
 record. So lines are cut here with numpy and classified with vectorised polars string operations first: only
 lines proven clean (exactly the expected number of fields: counted separators, or for a line with quotes a strict
 pattern of quoted and unquoted fields) go through polars' fast CSV parser, and its row count is checked against
-theirs. Other lines are split by a strict regex; each that does not split keeps a structural error. Every line
+theirs. Other lines are split by a strict regex; each that does not split keeps a structural error (a line of the
+wrong number of fields keeps them too, by position, so that the quarantine shows them and validation judges them). Every line
 after the header becomes exactly one record, so records always add up to the file's own line count. A field left
 empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
 """
@@ -33,6 +34,7 @@ LINE = "_source_line"
 RAW = "_raw_line"
 ERROR = "_structure_error"
 FILE_INDEX = "_file_index"  # which of the files read together a record comes from
+FIELD_COUNT = "row:field_count"  # a line split cleanly into the wrong number of fields: it keeps them by position
 
 
 @dataclass
@@ -253,7 +255,7 @@ def _split_other(
         .when(tokens.list.join("") != prefixed)
         .then(pl.lit("row:quoting"))
         .when(tokens.list.len() != width)
-        .then(pl.lit("row:field_count"))
+        .then(pl.lit(FIELD_COUNT))
         .otherwise(None)
     )
     values = tokens.list.eval(element.str.slice(1)).list.eval(unquoted)
@@ -261,7 +263,9 @@ def _split_other(
         frame.with_columns(prefixed.str.extract_all(_FIELD).alias("_tokens"))
         .with_columns(error.alias(ERROR))
         .with_columns(
-            pl.when(pl.col(ERROR).is_null()).then(values.list.get(p, null_on_oob=True)).alias(c)
+            pl.when(pl.col(ERROR).is_null() | (pl.col(ERROR) == FIELD_COUNT))
+            .then(values.list.get(p, null_on_oob=True))
+            .alias(c)
             for p, c in zip(positions, columns)
         )
         .select(LINE, RAW, ERROR, *columns)

@@ -18,7 +18,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, FileFacts, csv_field, header_positions
+from bronze.reader import ERROR, FIELD_COUNT, FILE_INDEX, LINE, RAW, FileFacts, csv_field, header_positions
 from pipelines import faults
 from pipelines.retry import with_retries
 
@@ -94,7 +94,7 @@ def _sheet_records(reader: fastexcel.ExcelReader, name: str, columns: Sequence[s
         .when(~pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns))
         .then(pl.lit("row:blank"))
         .when(pl.any_horizontal(pl.lit(False), *beyond))
-        .then(pl.lit("row:field_count"))
+        .then(pl.lit(FIELD_COUNT))
     )
     nothing = [pl.lit(None, pl.String)] * len(columns)
     values = [pl.col(f"c{p}") for p in positions] if positions is not None else nothing
@@ -108,7 +108,9 @@ def _sheet_records(reader: fastexcel.ExcelReader, name: str, columns: Sequence[s
             error.alias(ERROR),
             *[value.alias(c) for value, c in zip(values, columns)],
         )
-        .with_columns(pl.when(pl.col(ERROR).is_null()).then(pl.col(c)).alias(c) for c in columns)
+        .with_columns(
+            pl.when(pl.col(ERROR).is_null() | (pl.col(ERROR) == FIELD_COUNT)).then(pl.col(c)).alias(c) for c in columns
+        )
     )
 
 

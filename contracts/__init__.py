@@ -1,9 +1,9 @@
 """Every table's contract, declared once, looked up by layer, domain and name."""
 
-from contracts import meters, payments, telecom, trades
+from contracts import meters, payments, ratings, telecom, trades
 from contracts.schema import ForeignKey, Table
 
-_TABLES: tuple[Table, ...] = meters.TABLES + telecom.TABLES + payments.TABLES + trades.TABLES
+_TABLES: tuple[Table, ...] = meters.TABLES + telecom.TABLES + payments.TABLES + trades.TABLES + ratings.TABLES
 DOMAINS: tuple[str, ...] = tuple(dict.fromkeys(t.domain for t in _TABLES))
 
 

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 
+# The lineage column every silver row carries: the bronze file it came from. A key may name it, where rows are
+# unique only within their file (one agency's full load).
+SOURCE_FILE = "_source_file"
+
+
 @dataclass(frozen=True)
 class DataType:
     """A logical column type: how raw text must look, what polars and DuckDB call it."""
@@ -23,6 +28,8 @@ class DataType:
     # regex a stripped raw value must match before it is cast; None where the cast alone is strict enough
     lexical: str | None
     strptime: str | None = None  # the text format of dates and timestamps
+    # the values a bounded integer type holds: a well-formed number outside them is out of range, not malformed
+    bounds: tuple[int, int] | None = None
 
     def parse(self, raw: pl.Expr) -> pl.Expr:
         """Cast validated text to the typed value (null where the text does not fit)."""
@@ -40,6 +47,8 @@ class DataType:
                 .when(lowered.is_in(["false", "0", "no"]))
                 .then(False)
             )
+        if self.bounds is not None:  # parsed wide, so that a number too large for the type is seen as such
+            return raw.cast(pl.Int128, strict=False)
         return raw.cast(self.polars, strict=False)
 
 
@@ -58,6 +67,9 @@ TIMESTAMP_MS = DataType(
     r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{3}$",
     "%Y-%m-%d %H:%M:%S%.3f",
 )
+# PostgreSQL's `integer`: ASCII digits only, with an optional sign
+INTEGER = DataType("integer", pl.Int32(), "INTEGER", r"^[+-]?[0-9]+$", bounds=(-(2**31), 2**31 - 1))
+TEXT_LIST = DataType("list<string>", pl.List(pl.String()), "VARCHAR[]", None)
 BOOL = DataType("bool", pl.Boolean(), "BOOLEAN", r"(?i)^(true|false|yes|no|1|0)$")
 
 
@@ -82,6 +94,7 @@ class Column:
     max: float | int | dt.date | None = None
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
+    max_length: int | None = None  # characters, as a varchar(n) holds them
     # Match the raw value to its canonical spelling ignoring case, spaces and punctuation ("a1 " -> "A-1"),
     # against `allowed` or the referenced parent column.
     normalize: bool = False
@@ -130,6 +143,18 @@ class Partition:
     # Rows carry state from earlier partitions (a running total, an indicator's recursion, a session crossing
     # midnight): a change rebuilds its partition and every later one, starting from the state before it.
     sequential: bool = False
+    missing: str | None = None  # the partition of rows whose source is null (a file without a date in its name)
+
+
+@dataclass(frozen=True)
+class SplitViews:
+    """A catalog view per row of a table, as a source kept a table per agency: named by the row's `name_column`,
+    it selects `columns` of `source` (a table of the same schema) where `on` equals the row's `on`."""
+
+    name_column: str
+    source: str
+    on: str
+    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -148,15 +173,18 @@ class Table:
     bronze_formats: tuple[str, ...] = ("csv",)  # file types producers drop: "csv", and "xlsx" for workbooks
     # a silver table computed from other silver tables by a job of its own (trade settlements), not read from bronze
     computed: bool = False
+    # the folder under bronze/<domain>/ producers drop its files in, when not the table's name
+    bronze_folder: str | None = None
     # each gold file's rows in this order, in small row groups: Parquet statistics then let a lookup by these
     # columns read a row group or two (the lake's equivalent of an index)
     sorted_by: tuple[str, ...] = ()
+    split_views: SplitViews | None = None
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {c.name: c for c in self.columns}
         object.__setattr__(self, "column_index", index)
-        unknown = [n for n in self.key if n not in index]
+        unknown = [n for n in self.key if n not in index and n != SOURCE_FILE]
         for fk in self.foreign_keys:
             unknown += [n for n in fk.columns if n not in index]
         if self.partition:
@@ -179,6 +207,10 @@ class Table:
     def source_columns(self) -> list[Column]:
         """The columns read from bronze (none for a computed table)."""
         return [] if self.computed else [c for c in self.columns if c.source]
+
+    @property
+    def bronze_dir_name(self) -> str:
+        return self.bronze_folder or self.name
 
     @property
     def takes_workbooks(self) -> bool:

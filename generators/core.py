@@ -59,9 +59,9 @@ def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
     return text.select(pl.concat_str(fields, separator=",").alias("line")).to_series()
 
 
-def csv_bytes(lines: pl.Series, table: Table) -> bytes:
+def csv_bytes(lines: pl.Series, table: Table, newline: str = "\n") -> bytes:
     """The file: the contract's header, then the lines (each already ending in a newline)."""
-    header = ",".join(c.name for c in table.source_columns) + "\n"
+    header = ",".join(c.name for c in table.source_columns) + newline
     return (header + (lines.str.join("").item() if len(lines) else "")).encode()
 
 
@@ -112,9 +112,11 @@ class TableFile:
     name: str
     lines: pl.Series  # each ending in a newline
     ledger: pl.DataFrame  # LEDGER_SCHEMA, without the file column filled
+    newline: str = "\n"  # of the header: the lines carry their own
 
     def write(self, lake: Lake) -> tuple[bool, int]:
-        written = write_immutable(lake.bronze / _rel(self.table, self.name), csv_bytes(self.lines, self.table))
+        content = csv_bytes(self.lines, self.table, self.newline)
+        written = write_immutable(lake.bronze / _rel(self.table, self.name), content)
         _write_ledger(lake, self.table, self.name, self.ledger)
         return written, len(self.lines)
 
@@ -143,7 +145,7 @@ def _cell_kind(kind: DataType) -> str:
 
 
 def _rel(table: Table, name: str) -> str:
-    return f"{table.domain}/{table.name}/{name}"
+    return f"{table.domain}/{table.bronze_dir_name}/{name}"
 
 
 def _write_ledger(lake: Lake, table: Table, name: str, ledger: pl.DataFrame) -> None:

@@ -21,7 +21,7 @@ import contracts
 from contracts.schema import Table
 from gold.models import Model, macros_sql
 from pipelines.checks import check_audits, check_key, check_rows
-from pipelines.duck import connect, empty_view_sql, scalar, view_sql
+from pipelines.duck import QUARANTINE_SCHEMA, connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
 from pipelines.plan import Plan, plan
@@ -204,13 +204,18 @@ class GoldBuilder:
 
 def _partitioned_alike(table: Table, input_name: str) -> bool:
     """Whether `input_name` is partitioned by the same column as the partitioned model `table`."""
-    if table.partition is None:
+    if table.partition is None or input_name.startswith(QUARANTINE_SCHEMA):
         return False
     other = _contract(input_name)
     return other.partition is not None and other.partition.column == table.partition.column
 
 
 def _contract(qualified_name: str) -> Table:
+    """The contract of a table a model reads; a silver table's quarantine (`quarantine_<domain>.<table>`, published
+    with it) stands for the table."""
+    schema, name = qualified_name.split(".")
+    if schema.startswith(QUARANTINE_SCHEMA):
+        qualified_name = f"silver_{schema.removeprefix(QUARANTINE_SCHEMA)}.{name}"
     try:
         return contracts.by_name(qualified_name)
     except KeyError:

@@ -11,7 +11,7 @@ import os
 
 import duckdb
 
-from pipelines.duck import scalar, table_views, view_sql
+from pipelines.duck import scalar, split_view_sql, table_views, view_sql
 from pipelines.lake import Lake
 
 _FINGERPRINT_TABLE = "_lakehouse_catalog"
@@ -20,6 +20,7 @@ _FINGERPRINT_TABLE = "_lakehouse_catalog"
 def refresh(lake: Lake) -> bool:
     """Rebuild the catalog if its views changed; returns whether it did."""
     statements = [s for schema, name, path in table_views(lake) for s in view_sql(schema, name, path)]
+    statements += split_view_sql(lake)
     fingerprint = hashlib.sha256("\n".join(statements).encode()).hexdigest()
     if _current_fingerprint(lake) == fingerprint:
         return False

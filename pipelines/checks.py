@@ -84,6 +84,8 @@ def _column_conditions(column: Column) -> list[tuple[str, str]]:
         conditions.append(("range", " or ".join(bounds)))
     if column.allowed is not None:
         conditions.append(("allowed", f"{name} not in ({', '.join(_literal(v) for v in column.allowed)})"))
+    if column.max_length is not None:
+        conditions.append(("length", f"length({name}) > {column.max_length}"))
     if column.pattern is not None:
         conditions.append(("pattern", f"not regexp_matches({name}, {_literal(column.pattern)})"))
     return conditions

@@ -16,6 +16,7 @@ import duckdb
 
 from pipelines.cli_generate import add_generate_commands
 from pipelines.cli_output import print_relation
+from pipelines.cli_report import add_report_command
 from pipelines.cli_trades import add_trades_commands
 from pipelines.cli_types import date, positive_float, positive_int
 from pipelines.errors import LakehouseError
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_generate_commands(commands, common)
     add_trades_commands(commands, common)
+    add_report_command(commands, common)
 
     run = commands.add_parser(
         "run",

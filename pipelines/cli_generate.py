@@ -77,6 +77,21 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     )
     _generator_options(trades, "--clients and --transactions")
     trades.set_defaults(handler=_generate_trades)
+    ratings = domains.add_parser(
+        "ratings",
+        parents=[common],
+        help="daily customer-rating files from agencies",
+        description="A file per agency per day, a full load of its customers, named as the source's files: "
+        "agency_files/YYYY-MM-DD/Customer Rating Agency A Inc.csv.",
+    )
+    ratings.add_argument("--agencies", type=positive_int, default=4, help="agencies (default 4)")
+    ratings.add_argument("--days", type=positive_int, default=30, help="days of files (default 30)")
+    ratings.add_argument("--customers", type=positive_int, default=20, help="rows in each file (default 20)")
+    ratings.add_argument(
+        "--start", type=date, default=dt.date(2025, 4, 14), help="first day (default 2025-04-14)"
+    )
+    _generator_options(ratings, "--customers")
+    ratings.set_defaults(handler=_generate_ratings)
 
 
 def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
@@ -141,6 +156,21 @@ def _generate_trades(args: argparse.Namespace) -> int:
         TradesDirt.parse(args.dirt, args.clean),
     )
     return _generated(args, "trades", lambda lake: generate(lake, params, args.workers))
+
+
+def _generate_ratings(args: argparse.Namespace) -> int:
+    from generators.ratings import RatingsDirt, RatingsParams, generate
+
+    params = RatingsParams(
+        args.agencies,
+        args.days,
+        args.customers,
+        args.start,
+        args.seed,
+        args.scale,
+        RatingsDirt.parse(args.dirt, args.clean),
+    )
+    return _generated(args, "ratings", lambda lake: generate(lake, params, args.workers))
 
 
 def _generated(args: argparse.Namespace, domain: str, generate: Callable[[Lake], dict[str, dict[str, int]]]) -> int:

@@ -33,6 +33,17 @@ def date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
 
 
+def compact_date(text: str) -> dt.date:
+    """A day written YYYYMMDD, as report names carry it."""
+    problem = argparse.ArgumentTypeError(f"{text!r} is not a date like 20250513")
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):
+        raise problem
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        raise problem from None
+
+
 def datetime(text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)

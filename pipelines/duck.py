@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 import contracts
 from contracts.schema import Table
 from pipelines.lake import Lake
 from pipelines.store import TableStore
+
+QUARANTINE_SCHEMA = "quarantine_"  # quarantine_<domain>: each silver table's rejected rows, under its name
 
 
 def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
@@ -21,8 +24,34 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
             continue
         views.append((table.schema, table.name, lake.table_path(table)))
         if table.layer == "silver" and not table.computed:
-            views.append((f"quarantine_{table.domain}", table.name, lake.quarantine_path(table)))
+            views.append((f"{QUARANTINE_SCHEMA}{table.domain}", table.name, lake.quarantine_path(table)))
     return views
+
+
+def split_view_sql(lake: Lake) -> list[str]:
+    """The views of tables declaring `split_views` (one per agency, as the source's tables were), each selecting
+    its rows of the source table. Names and values are quoted: they come from data."""
+    statements = []
+    for table in contracts.tables():
+        split = table.split_views
+        if split is None or TableStore(lake, table).state() is None:
+            continue
+        rows = pl.read_parquet(lake.table_path(table) / "*.parquet", columns=[split.name_column, split.on])
+        source = f"{table.schema}.{split.source}"
+        for name, value in rows.sort(split.name_column).iter_rows():
+            statements.append(
+                f"create or replace view {table.schema}.{_identifier(name)} as select {', '.join(split.columns)} "
+                f"from {source} where {split.on} = {_literal(value)}"
+            )
+    return statements
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def view_sql(schema: str, name: str, path: Path | list[Path]) -> list[str]:
@@ -66,6 +95,8 @@ def connect(lake: Lake, threads: int | None = None, memory_limit: str | None = N
     for schema, name, path in table_views(lake):
         for statement in view_sql(schema, name, path):
             con.execute(statement)
+    for statement in split_view_sql(lake):
+        con.execute(statement)
     return con
 
 

@@ -40,6 +40,10 @@ class Lake:
         return self.root / "_logs"
 
     @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
     def ledger(self) -> Path:
         return self.root / "_ledger"
 

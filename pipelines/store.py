@@ -165,10 +165,15 @@ def _point(link: Path, target: Path) -> None:
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps(payload, indent=1, sort_keys=True, default=str).encode())
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Replace `path` with `content` whole, durably: a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w") as handle:
-        json.dump(payload, handle, indent=1, sort_keys=True, default=str)
+    with open(temporary, "wb") as handle:
+        handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)

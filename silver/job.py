@@ -108,7 +108,7 @@ class SilverJob:
 
     def run(self) -> SilverResult:
         started = time.monotonic()
-        bronze_dir = self.lake.bronze_dir(self.table.domain, self.table.name)
+        bronze_dir = self.lake.bronze_dir(self.table.domain, self.table.bronze_dir_name)
         present = {f.rel: f for f in discover(self.lake.bronze, bronze_dir, self.table.bronze_formats)}
         ingested = dict(self.previous["files"]) if self.previous else {}
         self.redo = {rel for rel in present if self.reprocess and f"={self.reprocess}/" in rel}
@@ -235,8 +235,9 @@ class SilverJob:
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
-        value = pl.lit(WHOLE) if spec is None else pl.col(spec.source).dt.strftime(spec.format)
-        return value.alias(PARTITION)
+        if spec is None:
+            return pl.lit(WHOLE).alias(PARTITION)
+        return pl.col(spec.source).dt.strftime(spec.format).fill_null(pl.lit(spec.missing)).alias(PARTITION)
 
     # -- rows waiting for a parent -------------------------------------------------------------------------------
 
@@ -249,7 +250,7 @@ class SilverJob:
             waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
             if waiting.is_empty():
                 continue
-            checked = validate(waiting.with_columns(pl.lit(None, pl.String).alias(ERROR)), self.table, self.parents)
+            checked = validate(waiting.with_columns(_structure_error()), self.table, self.parents)
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
             source = waiting.get_column(q.FILE)[0]
@@ -398,3 +399,10 @@ class SilverJob:
                 "was not published and the previous one stays current; please report this as a bug"
             )
         return totals
+
+
+def _structure_error() -> pl.Expr:
+    """A quarantined row's structural error, as the reader gave it (a misshapen row never loads, whatever its
+    values)."""
+    first = pl.col("failed_rules").list.first()
+    return pl.when(first.str.starts_with("row:")).then(first).alias(ERROR)

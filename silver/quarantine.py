@@ -18,10 +18,10 @@ import polars as pl
 
 from bronze.reader import LINE, RAW, BronzeReader, strip_terminators
 from bronze.workbook import SHEET, is_workbook, read_workbook
-from contracts.schema import Table
+from contracts.schema import SOURCE_FILE, Table
 from pipelines.store import ZSTD_LEVEL
 
-FILE = "_source_file"
+FILE = SOURCE_FILE
 RUN = "_run_id"
 DISPOSITION = "disposition"
 DUPLICATE_OF = "duplicate_of"

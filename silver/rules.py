@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import polars as pl
 
 import contracts
-from bronze.reader import ERROR
+from bronze.reader import ERROR, FIELD_COUNT
 from contracts.schema import Column, Table
 
 RULES = "_failed_rules"
@@ -31,7 +31,9 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
     """
     columns = table.source_columns
     frame = raw.lazy().select(
-        ERROR, *[pl.col(c.name).str.strip_chars().replace("", None).alias(_text(c.name)) for c in columns]
+        ERROR,
+        *[pl.col(c.name).str.strip_chars().replace("", None).alias(_text(c.name)) for c in columns],
+        *[pl.col(c.name).is_null().alias(_absent(c.name)) for c in columns],
     )
     frame = frame.with_columns(_normalised(c, table, parents) for c in columns if c.normalize)
     frame = frame.with_columns(_typed(c) for c in columns)
@@ -40,21 +42,30 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
     rules += [(f"check:{check.name}", pl.sql_expr(check.sql).not_()) for check in table.checks]
     broken = [condition.fill_null(False) for _, condition in rules]
     frame = frame.with_row_index("_row")
+    # A row with the wrong number of fields also has the rules its values break named; other structural errors
+    # leave no values to judge.
+    misshapen = pl.col(ERROR) == FIELD_COUNT
     # Naming the rules is costly, so it is done only for the few rows that break any.
     failing = frame.filter(pl.any_horizontal(*broken) | pl.col(ERROR).is_not_null()).select(
         "_row",
-        pl.when(pl.col(ERROR).is_not_null())
+        pl.when(pl.col(ERROR).is_not_null() & ~misshapen)
         .then(pl.concat_list(pl.col(ERROR)))
-        .otherwise(pl.concat_list([pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls())
+        .otherwise(pl.concat_list(pl.col(ERROR), *[pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls())
         .alias(RULES),
     )
     frame = frame.join(failing, on="_row", how="left", maintain_order="left")
     empty = pl.lit([], pl.List(pl.String))
-    return frame.select(*[c.name for c in columns], pl.col(RULES).fill_null(empty)).collect()
+    typed = [pl.col(c.name).cast(c.type.polars, strict=False) for c in columns]  # wide integers back to their type
+    return frame.select(*typed, pl.col(RULES).fill_null(empty)).collect()
 
 
 def _text(name: str) -> str:
     return f"_text:{name}"
+
+
+def _absent(name: str) -> str:
+    """Whether the record has no field for the column at all (a short row), rather than an empty one."""
+    return f"_absent:{name}"
 
 
 def _normalised(column: Column, table: Table, parents: Mapping[str, pl.DataFrame]) -> pl.Expr:
@@ -86,13 +97,23 @@ def _typed(column: Column) -> pl.Expr:
 def _column_rules(column: Column) -> list[tuple[str, pl.Expr]]:
     """(rule name, condition true when the row breaks it) for one column."""
     name, text, value = column.name, pl.col(_text(column.name)), pl.col(column.name)
-    rules = [(f"{name}:type", text.is_not_null() & value.is_null())]
+    bounds = column.type.bounds
+    malformed = text.is_not_null() & value.is_null()
+    if bounds is not None:  # well-formed but too large even to parse is out of range
+        malformed = text.is_not_null() & ~text.str.contains(column.type.lexical)
+    rules = [(f"{name}:type", malformed)]
     if not column.nullable:
-        rules.append((f"{name}:not_null", text.is_null()))
-    if column.min is not None or column.max is not None:
+        present = ~pl.col(_absent(name)) | (pl.col(ERROR) != FIELD_COUNT).fill_null(True)
+        rules.append((f"{name}:not_null", text.is_null() & present))
+    if column.min is not None or column.max is not None or bounds is not None:
         low = value < column.min if column.min is not None else pl.lit(False)
         high = value > column.max if column.max is not None else pl.lit(False)
+        if bounds is not None:
+            low = low | (value < bounds[0]) | (text.is_not_null() & ~malformed & value.is_null())
+            high = high | (value > bounds[1])
         rules.append((f"{name}:range", low | high))
+    if column.max_length is not None:
+        rules.append((f"{name}:length", text.str.len_chars() > column.max_length))
     if column.allowed is not None:
         rules.append((f"{name}:allowed", ~value.is_in(column.allowed)))
     if column.pattern is not None:

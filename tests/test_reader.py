@@ -57,8 +57,10 @@ def test_malformed_lines_are_records_with_their_error(tmp_path: Path) -> None:
         8: None,
     }
     assert reader.facts.rows == 7
-    broken = rows.filter(pl.col(ERROR).is_not_null())
-    assert broken.select(pl.all_horizontal(pl.col(COLUMNS).is_null())).to_series().all()
+    misshapen = rows.filter(pl.col(ERROR) == "row:field_count")
+    assert misshapen.select(COLUMNS).rows() == [("1", "2", None), ("1", "2", "3")]  # its fields, by position
+    unsplit = rows.filter(pl.col(ERROR).is_not_null() & (pl.col(ERROR) != "row:field_count"))
+    assert unsplit.select(pl.all_horizontal(pl.col(COLUMNS).is_null())).to_series().all()
     assert rows.select(strip_terminators(pl.col(RAW)))[RAW].to_list()[:2] == ["1,2", "1,2,3,4"]
 
 

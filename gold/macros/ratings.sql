@@ -1,0 +1,27 @@
+-- The column a silver rule names ('customer_number:type' -> customer_number); 'row' for a malformed row, and the
+-- customer number for a duplicate.
+create or replace macro rating_rule_column(rule) as
+    case
+        when rule = 'key:duplicate' then 'customer_number'
+        when rule like 'row:%' or rule like 'file:%' then 'row'
+        else split_part(rule, ':', 1)
+    end;
+-- A short error for a failed rule, as the audit table shows it.
+create or replace macro rating_rule_error(rule, duplicate_of) as
+    case split_part(rule, ':', 2)
+        when 'type' then 'not an integer'
+        when 'range' then 'out of the integer range'
+        when 'not_null' then 'missing'
+        when 'length' then 'too long'
+        when 'field_count' then 'wrong number of fields'
+        when 'quoting' then 'unbalanced quotes'
+        when 'encoding' then 'not valid UTF-8'
+        when 'header' then 'the file''s header is not the four columns'
+        when 'duplicate' then 'customer already on line ' || split_part(duplicate_of, ':', -1)
+        else rule
+    end;
+-- part / whole x 100, rounded half up to 2 places in exact integer arithmetic; 0.00 when whole is 0.
+create or replace macro half_up_percent(part, whole) as
+    cast(
+        case when whole = 0 then 0 else (part * 20000 + whole) // (2 * whole) end as decimal(18, 0)
+    ) * 0.01;

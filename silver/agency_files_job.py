@@ -1,0 +1,113 @@
+"""Bring `silver_ratings.agency_files` up to date: one row per file the ratings history ingested.
+
+A file whose rows are all invalid, or that holds only its header, still replaces its agency's earlier load, so
+which file is current is decided over files, not rows: this table lists them all from the history's own record
+of its ingested files (name, size, hash, arrival time), whatever they held. It is small (a row per file) and
+rebuilt whole, checked against its contract and published atomically like any table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import duckdb
+import polars as pl
+
+import contracts
+from contracts.schema import Table
+from pipelines.checks import check_key, check_rows
+from pipelines.duck import view_sql
+from pipelines.errors import CheckFailedError
+from pipelines.lake import Lake
+from pipelines.plan import plan
+from pipelines.store import DATA, ZSTD_LEVEL, TableStore
+from silver import ratings
+from silver.job import SilverResult
+
+
+class AgencyFilesJob:
+    def __init__(self, lake: Lake, table: Table, run_id: str, full_refresh: bool = False):
+        self.lake, self.table, self.run_id = lake, table, run_id
+        self.store = TableStore(lake, table)
+        self.previous = None if full_refresh else self.store.state()
+        self.history = TableStore(lake, contracts.get("silver", table.domain, "customer_ratings_history"))
+
+    @staticmethod
+    def warm_up() -> None:
+        """Nothing to load ahead of the run's turn."""
+
+    def run(self) -> SilverResult:
+        started = time.monotonic()
+        history = self.history.state()
+        identity = {"naming": inspect.getsource(ratings), "contract": repr(self.table), "files": history["version"]}
+        work = plan(self.table, identity, {}, self.previous)
+        if work is None:
+            return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
+        version_dir = self.store.new_version(self.run_id)
+        files = self._files(history["files"])
+        files.write_parquet(version_dir / DATA / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
+        self._check(version_dir)
+        self.store.publish(
+            version_dir,
+            {
+                "run_id": self.run_id,
+                "previous_version": self.previous["version"] if self.previous else None,
+                "fingerprint": work.fingerprint,
+                "input_partitions": work.input_partitions,
+                "partitions": {"": {"rows": len(files), "version": self.run_id}},
+                "rows": {"loaded": len(files)},
+            },
+        )
+        before = self.previous["rows"]["loaded"] if self.previous else 0
+        return SilverResult(
+            self.table,
+            "built",
+            self.run_id,
+            totals={"loaded": len(files)},
+            changes={"loaded": len(files) - before, "partitions_rebuilt": 1},
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _files(self, ingested: dict[str, dict]) -> pl.DataFrame:
+        """A row per ingested file, in the contract's columns, sorted by file."""
+        facts = pl.DataFrame(
+            [
+                {
+                    "source_file": rel,
+                    "arrived_ns": f["mtime_ns"],
+                    "lines": f["rows"],
+                    "bytes": f["bytes"],
+                    "sha256": f["sha256"],
+                    "header_ok": f["header_ok"],
+                }
+                for rel, f in ingested.items()
+            ],
+            schema={"source_file": pl.String, "arrived_ns": pl.Int64, "lines": pl.Int64, "bytes": pl.Int64,
+                    "sha256": pl.String, "header_ok": pl.Boolean},
+        )  # fmt: skip
+        names = ratings.file_names(facts.get_column("source_file")).rename({ratings.FILE: "source_file"})
+        return (
+            facts.join(names, on="source_file", how="left")
+            .with_columns(
+                (pl.lit(ratings.TABLE_PREFIX) + pl.col("agency_id")).alias("agency_table"),
+                pl.from_epoch("arrived_ns", time_unit="ns").alias("arrived_at"),
+            )
+            .select(pl.col(c.name).cast(c.type.polars) for c in self.table.columns)
+            .sort("source_file")
+        )
+
+    def _check(self, version_dir) -> None:
+        con = duckdb.connect()
+        try:
+            for statement in view_sql(self.table.schema, self.table.name, version_dir / DATA):
+                con.execute(statement)
+            failures = check_rows(con, self.table) + check_key(con, self.table)
+        finally:
+            con.close()
+        if failures:
+            found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
+            raise CheckFailedError(
+                f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
+                "report this as a bug"
+            )
