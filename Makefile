@@ -25,7 +25,9 @@ pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
 	$(BIN)/lakehouse --data-dir $(DATA) generate payments
 	$(BIN)/lakehouse --data-dir $(DATA) generate trades
+	$(BIN)/lakehouse --data-dir $(DATA) generate ratings
 	$(BIN)/lakehouse --data-dir $(DATA) run
+	$(BIN)/lakehouse --data-dir $(DATA) report ratings
 
 test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's and the API's optional dependencies)
 	$(BIN)/python -m pytest -q

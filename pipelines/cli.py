@@ -156,11 +156,15 @@ def _parser() -> argparse.ArgumentParser:
         "--scale",
         type=positive_float,
         default=1.0,
-        help="1 = 100 meters for a year; 20,000 subscribers for a week; 100,000 trades",
+        help="1 = 100 meters for a year; 20,000 subscribers for a week; 100,000 trades; 1,000 agencies' files of "
+        "1,000 rows for 30 days",
     )
     bench.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1)
     bench.add_argument(
-        "--domain", choices=["meters", "telecom", "payments", "trades"], action="append", help="only this domain"
+        "--domain",
+        choices=["meters", "telecom", "payments", "trades", "ratings"],
+        action="append",
+        help="only this domain",
     )
     bench.set_defaults(handler=_bench)
     return parser
@@ -251,10 +255,17 @@ def _models(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import bench_meters
     from pipelines.bench_payments import bench_payments
+    from pipelines.bench_ratings import bench_ratings
     from pipelines.bench_telecom import bench_telecom
     from pipelines.bench_trades import bench_trades
 
-    benches = {"meters": bench_meters, "telecom": bench_telecom, "payments": bench_payments, "trades": bench_trades}
+    benches = {
+        "meters": bench_meters,
+        "telecom": bench_telecom,
+        "payments": bench_payments,
+        "trades": bench_trades,
+        "ratings": bench_ratings,
+    }
     for domain in args.domain or list(benches):
         benches[domain](_lake(args), args.scale, args.workers)
     return 0

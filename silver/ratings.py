@@ -34,7 +34,7 @@ def agency_of(source_file: str) -> str:
     stem = _ascii(PurePosixPath(source_file).stem).lower()
     stem = _DATE.sub(" ", stem)
     word = _AGENCY_WORD.search(stem)
-    named = _slug(word.group(1)) if word else ""
+    named = re.sub(r"[^a-z0-9]", "", word.group(1)) if word else ""
     agency = f"agency_{named}" if named else (_slug(stem) or "unnamed")
     if len(agency) <= MAX_ID:
         return agency

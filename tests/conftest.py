@@ -14,6 +14,8 @@ from generators import telecom
 from generators.meters import MetersDirt, MetersParams, generate
 from generators.payments import PaymentsDirt, PaymentsParams
 from generators.payments import generate as generate_payments
+from generators.ratings import RatingsDirt, RatingsParams
+from generators.ratings import generate as generate_ratings
 from generators.trades import TradesDirt, TradesParams
 from generators.trades import generate as generate_trades
 from pipelines.lake import Lake
@@ -126,6 +128,38 @@ def trades_lake(trades_generated: Path, tmp_path_factory: pytest.TempPathFactory
     lake = Lake(tmp_path_factory.mktemp("trades") / "lake")
     shutil.copytree(trades_generated, lake.root)
     run_trades(lake)
+    return lake
+
+
+# Six agencies for five days, every kind of defect at high rates.
+SMALL_RATINGS = RatingsParams(
+    agencies=6,
+    days=5,
+    customers=60,
+    start=dt.date(2025, 5, 9),
+    seed=13,
+    dirt=RatingsDirt.parse("letters=0.04,overflow=0.03,blank=0.03,short=0.03,long=0.03,long_status=0.03,padded=0.05"),
+)
+
+
+def run_ratings(lake: Lake, **options) -> object:
+    return run(lake, RunOptions(domains=("ratings",), threads=2, **options), "test")
+
+
+@pytest.fixture(scope="session")
+def ratings_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated ratings bronze lake (never run); copy it before changing anything."""
+    root = tmp_path_factory.mktemp("ratings-bronze")
+    generate_ratings(Lake(root), SMALL_RATINGS, workers=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def ratings_lake(ratings_generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The small ratings lake, built; copy it (symlinks=True) before changing anything."""
+    lake = Lake(tmp_path_factory.mktemp("ratings") / "lake")
+    shutil.copytree(ratings_generated, lake.root)
+    run_ratings(lake)
     return lake
 
 

@@ -304,7 +304,7 @@ def test_a_workbook_from_another_tool_with_bad_cells_is_quarantined_cell_by_cell
         ("2024-01.xlsx", "notes", 2): ["file:header"],
         ("2024-01.xlsx", "week 1", 3): ["transaction_date:type", "shares:type"],
         ("2024-01.xlsx", "week 1", 4): ["row:blank"],
-        ("2024-01.xlsx", "week 1", 5): ["row:field_count"],
+        ("2024-01.xlsx", "week 1", 5): ["row:field_count", "transaction_date:type"],  # its cells judged too
         ("2024-02.xlsx", None, 1): ["file:unreadable"],
     }
     error_row = rejected.filter(pl.col("_source_line") == 3).row(0, named=True)

@@ -30,7 +30,7 @@ FIRST_CUSTOMER = 1_111_500_000  # the real files' customer numbers: 1111xxxxxx
 POOL = 1.25  # customers an agency rates over time, per customer in a file
 NEWLINE = "\r\n"
 _DEFECTS = ("letters", "overflow", "short", "long", "long_status")
-LONG_STATUS = "high-value customer, reviewed monthly"  # longer than varchar(25)
+LONG_STATUS = "high-value customer reviewed monthly"  # longer than varchar(25)
 LINE = "_line"
 
 
@@ -54,7 +54,7 @@ def agency_name(index: int) -> str:
 
 def generate(lake: Lake, params: RatingsParams, workers: int) -> dict[str, dict[str, int]]:
     """Write every agency's file of every day; files already written are left as they are."""
-    remember_parameters(lake, "ratings", asdict(params), extendable=set())
+    remember_parameters(lake, "ratings", asdict(params), extendable={"days"})  # more days only add files
     tasks = [_File(str(lake.root), params, a, day) for day in params.dates() for a in range(params.agencies)]
     totals: dict[str, dict[str, int]] = {}
     for written, rows in run_tasks(_write_file, _chunks(tasks, workers), workers, desc="generate ratings"):
