@@ -5,9 +5,9 @@ record. So lines are cut here with numpy and classified with vectorised polars s
 lines proven clean (exactly the expected number of fields: counted separators, or for a line with quotes a strict
 pattern of quoted and unquoted fields) go through polars' fast CSV parser, and its row count is checked against
 theirs. Other lines are split by a strict regex; each that does not split keeps a structural error (a line of the
-wrong number of fields keeps them too, by position, so that the quarantine shows them and validation judges them). Every line
-after the header becomes exactly one record, so records always add up to the file's own line count. A field left
-empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
+wrong number of fields keeps them too, by position, so that the quarantine shows them and validation judges them).
+Every line after the header becomes exactly one record, so records always add up to the file's own line count. A
+field left empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
 """
 
 from __future__ import annotations

@@ -30,3 +30,10 @@ def get(layer: str, domain: str, name: str) -> Table:
 def parent(table: Table, fk: ForeignKey) -> Table:
     """The table a foreign key points to: of the same layer and domain."""
     return get(table.layer, table.domain, fk.table)
+
+
+def computed_from(table: Table) -> list[Table]:
+    """The silver tables a computed table reads: those its foreign keys name, else every table of its domain read
+    from bronze."""
+    named = [parent(table, fk) for fk in table.foreign_keys]
+    return named or [t for t in tables("silver", table.domain) if not t.computed]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-
 # The lineage column every silver row carries: the bronze file it came from. A key may name it, where rows are
 # unique only within their file (one agency's full load).
 SOURCE_FILE = "_source_file"
@@ -149,7 +148,8 @@ class Partition:
 @dataclass(frozen=True)
 class SplitViews:
     """A catalog view per row of a table, as a source kept a table per agency: named by the row's `name_column`,
-    it selects `columns` of `source` (a table of the same schema) where `on` equals the row's `on`."""
+    it selects `columns` of `source` (a table of the same layer and domain, partitioned by `on`) in the partition
+    of the row's `on`."""
 
     name_column: str
     source: str
@@ -179,6 +179,9 @@ class Table:
     # columns read a row group or two (the lake's equivalent of an index)
     sorted_by: tuple[str, ...] = ()
     split_views: SplitViews | None = None
+    # one quarantine file per bronze folder rather than per file: for producers dropping thousands of small files
+    # a day, a folder per day (a new day is then one new quarantine file, and readers open a file a day)
+    quarantine_per_folder: bool = False
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

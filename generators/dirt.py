@@ -194,16 +194,19 @@ def _as_text(name: str, kind: DataType) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
-def ledger(frame: pl.DataFrame) -> pl.DataFrame:
-    """Ledger entries of every tagged row; `line` is its line in the file (the header is line 1)."""
+def ledger(frame: pl.DataFrame, files: str | None = None) -> pl.DataFrame:
+    """Ledger entries of every tagged row; `line` is its line in the file (the header is line 1). Rows of several
+    files, numbered each in its own, keep the column `files` that tells them apart."""
     tagged = [PREFIX + k for k in kinds(frame)]
     if not tagged:
         return empty_ledger()
     names = [pl.when(pl.col(c)).then(pl.lit(c.removeprefix(PREFIX))) for c in tagged]
+    line = pl.int_range(pl.len()).over(files) if files else pl.int_range(pl.len())
     return (
-        frame.with_row_index("line", offset=2)
+        frame.with_columns((line + 2).alias("line"))
         .filter(pl.any_horizontal(tagged))
         .select(
+            *[files] * bool(files),
             pl.lit(None, pl.String).alias("file"),
             pl.col("line").cast(pl.Int64),
             pl.concat_str(names, separator=";", ignore_nulls=True).alias("kind"),

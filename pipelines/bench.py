@@ -87,6 +87,21 @@ def domain_cli(domain: str, scale: float, workers: int) -> Callable[..., list[st
     return cli
 
 
+def print_stages(stages: dict[str, dict], width: int) -> None:
+    """A table of stages: wall seconds, the seconds the run itself reported (its manifest's total, where it has
+    one: the rest is the process starting) and peak resident memory."""
+    print(f"{'stage':<{width}}{'seconds':>9}{'in process':>12}{'peak RSS MB':>13}")
+    for name, r in stages.items():
+        inside = r.get("in_process_seconds", r["seconds"])
+        print(f"{name:<{width}}{r['seconds']:>9.2f}{inside:>12.2f}{r['peak_rss_mb']:>13,}")
+
+
+def save_report(report: dict, path: Path, scratch: Path) -> None:
+    """Keep a domain's bench results as JSON beside the others; drop its scratch lake."""
+    path.write_text(json.dumps(report, indent=1))
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _volume(inputs: list[dict]) -> tuple[int, int]:
     """(rows, bytes) of the bronze files a run ingested, from its manifest."""
     return sum(f["rows"] for f in inputs), sum(f["bytes"] for f in inputs)

@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from pipelines.bench import domain_cli, measure
+from pipelines.bench import domain_cli, measure, print_stages, save_report
 from pipelines.lake import Lake
 
 # The second reprocessing is the steady state: it also deletes the version two runs old (the first finds none).
@@ -42,9 +42,8 @@ def bench_payments(lake: Lake, scale: float, workers: int) -> dict:
         "stages": stages,
     }
     out = root / f"payments-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=1))
+    save_report(report, out, scratch)
     _print(report, out)
-    shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
@@ -53,9 +52,5 @@ def _print(report: dict, path: Path) -> None:
         f"payments scale {report['scale']:g}: {report['transactions_per_day']} transactions a day, "
         f"{report['bronze_rows']:,} bronze rows in a year, {report['workers']} workers on {report['cpus']} CPUs"
     )
-    print(f"{'stage':<24}{'seconds':>9}{'in process':>12}{'peak RSS MB':>13}")
-    for name, r in report["stages"].items():
-        print(
-            f"{name:<24}{r['seconds']:>9.2f}{r.get('in_process_seconds', r['seconds']):>12.2f}{r['peak_rss_mb']:>13,}"
-        )
+    print_stages(report["stages"], 24)
     print(f"a year generated, cleaned and built: {report['year_seconds']:.2f} s; written to {path}")

@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from pipelines.bench import domain_cli, measure
+from pipelines.bench import domain_cli, measure, print_stages, save_report
 from pipelines.lake import Lake
 
 AGENCIES, DAYS, CUSTOMERS = 1_000, 30, 1_000
@@ -49,9 +49,8 @@ def bench_ratings(lake: Lake, scale: float, workers: int) -> dict:
         "stages": stages,
     }
     out = root / f"ratings-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=1))
+    save_report(report, out, scratch)
     _print(report, out)
-    shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
@@ -60,11 +59,7 @@ def _print(report: dict, path: Path) -> None:
         f"ratings scale {report['scale']:g}: {report['files']:,} agency files, {report['bronze_rows']:,} bronze rows, "
         f"{report['workers']} workers on {report['cpus']} CPUs"
     )
-    print(f"{'stage':<22}{'seconds':>9}{'in process':>12}{'peak RSS MB':>13}")
-    for name, r in report["stages"].items():
-        print(
-            f"{name:<22}{r['seconds']:>9.2f}{r.get('in_process_seconds', r['seconds']):>12.2f}{r['peak_rss_mb']:>13,}"
-        )
+    print_stages(report["stages"], 22)
     print(
         f"load: {report['load_rows_per_s']:,} rows/s (target 30 M rows in <= 60 s at <= 3 GiB); the new day "
         f"({report['new_day_rows']:,} rows) took {report['new_day_share_of_first_load']:.1%} of the first load's "

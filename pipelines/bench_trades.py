@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipelines.bench import domain_cli, measure
+from pipelines.bench import domain_cli, measure, print_stages, save_report
 from pipelines.lake import Lake
 
 LOOKUPS = 300
@@ -57,9 +57,8 @@ def bench_trades(lake: Lake, scale: float, workers: int) -> dict:
         "http_ms": _http_lookups(scratch),
     }
     out = root / f"trades-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=1))
+    save_report(report, out, scratch)
     _print(report, out)
-    shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
@@ -154,11 +153,7 @@ def _print(report: dict, path: Path) -> None:
         f"trades scale {report['scale']:g}: {report['transactions']:,} transactions, {report['workers']} workers on "
         f"{report['cpus']} CPUs"
     )
-    print(f"{'stage':<26}{'seconds':>9}{'in process':>12}{'peak RSS MB':>13}")
-    for name, r in report["stages"].items():
-        print(
-            f"{name:<26}{r['seconds']:>9.2f}{r.get('in_process_seconds', r['seconds']):>12.2f}{r['peak_rss_mb']:>13,}"
-        )
+    print_stages(report["stages"], 26)
     print(f"generated, cleaned, settled and built: {report['generate_and_run_seconds']:.2f} s")
     lookups, http = report["lookup_ms"], report["http_ms"]
     print(f"one client's year: p50 {lookups['p50']} ms, p95 {lookups['p95']} ms in process", end="")

@@ -87,9 +87,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     ratings.add_argument("--agencies", type=positive_int, default=4, help="agencies (default 4)")
     ratings.add_argument("--days", type=positive_int, default=30, help="days of files (default 30)")
     ratings.add_argument("--customers", type=positive_int, default=20, help="rows in each file (default 20)")
-    ratings.add_argument(
-        "--start", type=date, default=dt.date(2025, 4, 14), help="first day (default 2025-04-14)"
-    )
+    ratings.add_argument("--start", type=date, default=dt.date(2025, 4, 14), help="first day (default 2025-04-14)")
     _generator_options(ratings, "--customers")
     ratings.set_defaults(handler=_generate_ratings)
 

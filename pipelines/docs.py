@@ -46,17 +46,23 @@ def _table(table: Table) -> list[str]:
         carried = "; carries state from one partition to the next: a change rebuilds the later ones" * spec.sequential
         lines.append(f"- Partitioned by `{spec.column}` (from `{spec.source}`){carried}")
     if table.layer == "silver" and table.computed:
-        sources = ", ".join(f"`{contracts.parent(table, fk).qualified_name}`" for fk in table.foreign_keys)
+        sources = ", ".join(f"`{t.qualified_name}`" for t in contracts.computed_from(table))
         lines.append(f"- Computed from {sources} (no bronze, no quarantine)")
     elif table.layer == "silver":
         files = " or ".join(f"`*.{kind}`" for kind in table.bronze_formats)
-        lines.append(f"- Bronze: `data/bronze/{table.domain}/{table.name}/` ({files})")
+        lines.append(f"- Bronze: `data/bronze/{table.domain}/{table.bronze_dir_name}/` ({files})")
     else:
         model = models()[table.qualified_name]
         lines.append(f"- Built by `gold/{table.domain}/{table.name}.sql` from {', '.join(model.depends_on)}")
     for fk in table.foreign_keys:
         target = contracts.parent(table, fk).qualified_name
         lines.append(f"- Foreign key ({', '.join(fk.columns)}) -> `{target}` ({', '.join(fk.to)})")
+    if table.split_views:
+        split = table.split_views
+        lines.append(
+            f"- A view per row, named by its `{split.name_column}`: `{table.schema}.<{split.name_column}>`, the "
+            f"rows of `{table.schema}.{split.source}` with its `{split.on}`"
+        )
     for check in table.checks:
         lines.append(f"- Check `{check.name}`: `{check.sql}` ({check.description})")
     for audit in table.audits:
@@ -79,6 +85,10 @@ def _rules(column: Column) -> str:
         rules.append(f"<= {column.max}")
     if column.allowed:
         rules.append("one of " + ", ".join(f"`{v}`" for v in column.allowed))
+    if column.type.bounds:
+        rules.append("within {}..{}".format(*column.type.bounds))
+    if column.max_length is not None:
+        rules.append(f"at most {column.max_length} characters")
     if column.pattern:
         rules.append(f"matches `{column.pattern}`".replace("|", "\\|"))
     if column.normalize:

@@ -29,20 +29,24 @@ def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
 
 
 def split_view_sql(lake: Lake) -> list[str]:
-    """The views of tables declaring `split_views` (one per agency, as the source's tables were), each selecting
-    its rows of the source table. Names and values are quoted: they come from data."""
+    """The views of tables declaring `split_views` (one per agency, as the source's tables were), each reading its
+    partition of the source table (a view over the whole table would list every partition to bind each view).
+    Names and values are quoted: they come from data."""
     statements = []
     for table in contracts.tables():
         split = table.split_views
         if split is None or TableStore(lake, table).state() is None:
             continue
+        source = contracts.get(table.layer, table.domain, split.source)
         rows = pl.read_parquet(lake.table_path(table) / "*.parquet", columns=[split.name_column, split.on])
-        source = f"{table.schema}.{split.source}"
         for name, value in rows.sort(split.name_column).iter_rows():
-            statements.append(
-                f"create or replace view {table.schema}.{_identifier(name)} as select {', '.join(split.columns)} "
-                f"from {source} where {split.on} = {_literal(value)}"
-            )
+            folder = lake.table_path(source) / f"{split.on}={value}"
+            if folder.is_dir():
+                select = f"{', '.join(split.columns)} from read_parquet({_literal(str(folder / '*.parquet'))})"
+            else:  # no rows: the columns, typed, and nothing
+                columns = [source.column(c) for c in split.columns]
+                select = ", ".join(f"cast(null as {c.type.duckdb}) as {c.name}" for c in columns) + " where false"
+            statements.append(f"create or replace view {table.schema}.{_identifier(name)} as select {select}")
     return statements
 
 

@@ -118,11 +118,9 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
                 domain=domain,
             )
         tables = {t.name: t for t in contracts.tables("silver", domain)}
-        # a computed table reads the domain's tables read from bronze: it comes after them
-        read = [name for name, t in tables.items() if not t.computed]
-        order = topological(
-            {name: [fk.table for fk in t.foreign_keys] + (read if t.computed else []) for name, t in tables.items()}
-        )
+        reads = {name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()}
+        reads |= {name: [s.name for s in contracts.computed_from(t)] for name, t in tables.items() if t.computed}
+        order = topological(reads)
         _warm_up_computed(lake, [t for t in tables.values() if t.computed])
         for name in order:
             table = tables[name]

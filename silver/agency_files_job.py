@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -18,11 +19,10 @@ import contracts
 from contracts.schema import Table
 from pipelines.checks import check_key, check_rows
 from pipelines.duck import view_sql
-from pipelines.errors import CheckFailedError
 from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore
-from silver import ratings
+from silver import computed, ratings
 from silver.job import SilverResult
 
 
@@ -48,26 +48,8 @@ class AgencyFilesJob:
         files = self._files(history["files"])
         files.write_parquet(version_dir / DATA / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
         self._check(version_dir)
-        self.store.publish(
-            version_dir,
-            {
-                "run_id": self.run_id,
-                "previous_version": self.previous["version"] if self.previous else None,
-                "fingerprint": work.fingerprint,
-                "input_partitions": work.input_partitions,
-                "partitions": {"": {"rows": len(files), "version": self.run_id}},
-                "rows": {"loaded": len(files)},
-            },
-        )
-        before = self.previous["rows"]["loaded"] if self.previous else 0
-        return SilverResult(
-            self.table,
-            "built",
-            self.run_id,
-            totals={"loaded": len(files)},
-            changes={"loaded": len(files) - before, "partitions_rebuilt": 1},
-            seconds=round(time.monotonic() - started, 3),
-        )
+        partitions = {"": {"rows": len(files), "version": self.run_id}}
+        return computed.publish(self.store, version_dir, self.run_id, self.previous, work, partitions, started)
 
     def _files(self, ingested: dict[str, dict]) -> pl.DataFrame:
         """A row per ingested file, in the contract's columns, sorted by file."""
@@ -97,7 +79,7 @@ class AgencyFilesJob:
             .sort("source_file")
         )
 
-    def _check(self, version_dir) -> None:
+    def _check(self, version_dir: Path) -> None:
         con = duckdb.connect()
         try:
             for statement in view_sql(self.table.schema, self.table.name, version_dir / DATA):
@@ -105,9 +87,4 @@ class AgencyFilesJob:
             failures = check_rows(con, self.table) + check_key(con, self.table)
         finally:
             con.close()
-        if failures:
-            found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
-            raise CheckFailedError(
-                f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
-                "report this as a bug"
-            )
+        computed.refuse(self.store, failures)

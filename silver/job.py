@@ -99,7 +99,7 @@ class SilverJob:
         derived = [c.name for c in table.columns if not c.source and (spec is None or c.name != spec.column)]
         self.stored = self.columns + (derived if self.row_wise else [])
         self.lineage = q.lineage(table)
-        self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # (file, line) loaded from quarantine
+        self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # quarantine file -> its rows loaded now
         self.set_aside_count = itertools.count()
         self.stage_count = itertools.count()
         self.lock = threading.Lock()  # guards the two indexes below, filled by threads
@@ -169,14 +169,14 @@ class SilverJob:
         rows.write_parquet(path)
         with self.lock:
             for source in rows.get_column(q.FILE).unique():
-                self.set_aside[q.part_name(source)].append(path)
+                self.set_aside[q.part_name(self.table, source)].append(path)
 
     # -- new bronze files ----------------------------------------------------------------------------------------
 
     def _ingest(self, files: list[BronzeFile]) -> list[dict[str, Any]]:
         """Read a batch of files (one large CSV file a chunk at a time, many small ones parsed together, or
         workbooks) and stage their rows."""
-        name = q.part_name(files[0].rel).removesuffix(".parquet")
+        name = q.file_key(files[0].rel)
         if len(files) == 1 and not is_workbook(files[0].path):
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
@@ -243,7 +243,7 @@ class SilverJob:
 
     def _recheck_orphans(self) -> None:
         """Validate again the rows quarantined for a missing parent; stage those that now pass."""
-        redone = {q.part_name(rel) for rel in self.redo}
+        redone = {q.part_name(self.table, rel) for rel in self.redo}
         for part in sorted((self.previous_dir / QUARANTINE).glob("*.parquet")):
             if part.name in redone:  # its file is read again anyway
                 continue
@@ -253,9 +253,8 @@ class SilverJob:
             checked = validate(waiting.with_columns(_structure_error()), self.table, self.parents)
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
-            source = waiting.get_column(q.FILE)[0]
             self._set_aside(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
-            self.released[source].append(waiting.filter(ok).select(self.lineage))
+            self.released[part.name].append(waiting.filter(ok).select(self.lineage))
             valid = (
                 checked.filter(ok)
                 .drop(RULES)
@@ -379,9 +378,8 @@ class SilverJob:
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
         for rel in self.redo:  # read again: their rows are set aside afresh
-            current.pop(q.part_name(rel), None)
-        released = {q.part_name(source): frames for source, frames in self.released.items()}
-        q.write_version(self.version_dir / QUARANTINE, self.table, current, self.set_aside, released, self.threads)
+            current.pop(q.part_name(self.table, rel), None)
+        q.write_version(self.version_dir / QUARANTINE, self.table, current, self.set_aside, self.released, self.threads)
 
     def _account(self, partitions: Mapping[str, Mapping], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Totals of the new version; refuses to publish unless every bronze row is accounted for."""

@@ -62,9 +62,15 @@ def schema(table: Table) -> dict[str, pl.DataType]:
     }
 
 
-def part_name(source_file: str) -> str:
-    """The quarantine file of one bronze file."""
-    return hashlib.sha1(source_file.encode()).hexdigest()[:16] + ".parquet"
+def part_name(table: Table, source_file: str) -> str:
+    """The quarantine file of one bronze file: its own, or its folder's (`quarantine_per_folder`)."""
+    key = source_file.rsplit("/", 1)[0] if table.quarantine_per_folder else source_file
+    return file_key(key) + ".parquet"
+
+
+def file_key(name: str) -> str:
+    """A short fixed-length name for a file or folder of any name."""
+    return hashlib.sha1(name.encode()).hexdigest()[:16]
 
 
 def invalid_rows(raw: pl.DataFrame, rules: pl.Series, run_id: str, table: Table) -> pl.DataFrame:
@@ -109,28 +115,32 @@ def write_version(
     - `set_aside`: for a quarantine file, the files its new rows were set aside in (each read once for all the
       quarantine files it holds rows of);
     - `released`: for a quarantine file, the (file, line) of its rows that loaded now.
+    Rows are in lineage order within each quarantine file.
     """
     target.mkdir(parents=True, exist_ok=True)
-    within_file = lineage(table)[1:]
+    where = lineage(table)
     for name in current.keys() - set_aside.keys() - released.keys():
         os.link(current[name], target / name)
 
     def write(name: str, new: pl.DataFrame | None) -> None:
         if name not in current and name not in released:  # a new file's rows: nothing to reconcile
-            new.sort(within_file).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
+            new.sort(where).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
             return
         kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=schema(table))
         for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
-            kept = kept.join(rows, on=lineage(table), how="anti", nulls_equal=True)
+            kept = kept.join(rows, on=where, how="anti", nulls_equal=True)
         rows = pl.concat([kept, *([] if new is None else [new])], how="vertical_relaxed")
-        rows = rows.unique(lineage(table), keep="last", maintain_order=True)
+        rows = rows.unique(where, keep="last", maintain_order=True)
         if not rows.is_empty():
-            rows.sort(within_file).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
+            rows.sort(where).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
 
     def write_group(files: tuple[Path, ...], names: list[str]) -> None:
         rows = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed") if files else None
-        parts = {} if rows is None else rows.partition_by(FILE, as_dict=True)
-        by_name = {part_name(source): part for (source,), part in parts.items()}
+        by_name = {}
+        if rows is not None:
+            parts = {source: part_name(table, source) for source in rows.get_column(FILE).unique().to_list()}
+            rows = rows.with_columns(pl.col(FILE).replace_strict(parts, return_dtype=pl.String).alias("_part"))
+            by_name = {name: part.drop("_part") for (name,), part in rows.partition_by("_part", as_dict=True).items()}
         for name in names:
             write(name, by_name.get(name))
 

@@ -50,7 +50,9 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
         "_row",
         pl.when(pl.col(ERROR).is_not_null() & ~misshapen)
         .then(pl.concat_list(pl.col(ERROR)))
-        .otherwise(pl.concat_list(pl.col(ERROR), *[pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls())
+        .otherwise(
+            pl.concat_list(pl.col(ERROR), *[pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls()
+        )
         .alias(RULES),
     )
     frame = frame.join(failing, on="_row", how="left", maintain_order="left")

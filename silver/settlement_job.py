@@ -24,11 +24,11 @@ import contracts
 from contracts.schema import Table
 from pipelines.checks import check_rows
 from pipelines.duck import connect, view_sql
-from pipelines.errors import CheckFailedError, ConservationError
+from pipelines.errors import ConservationError
 from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
-from silver import merging, settlement
+from silver import computed, merging, settlement
 from silver.job import SilverResult
 
 CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
@@ -86,27 +86,7 @@ class SettlementJob:
             partitions = {"": {"rows": 0, "version": self.run_id}}
         opening.write_parquet(version_dir / OPENING_FILE)
         self._check(version_dir, rebuilt, partitions, trades_state)
-        total = sum(p["rows"] for p in partitions.values())
-        self.store.publish(
-            version_dir,
-            {
-                "run_id": self.run_id,
-                "previous_version": self.previous["version"] if self.previous else None,
-                "fingerprint": work.fingerprint,
-                "input_partitions": work.input_partitions,
-                "partitions": partitions,
-                "rows": {"loaded": total},
-            },
-        )
-        before = self.previous["rows"]["loaded"] if self.previous else 0
-        return SilverResult(
-            self.table,
-            "built",
-            self.run_id,
-            totals={"loaded": total},
-            changes={"loaded": total - before, "partitions_rebuilt": len(written)},
-            seconds=round(time.monotonic() - started, 3),
-        )
+        return computed.publish(self.store, version_dir, self.run_id, self.previous, work, partitions, started)
 
     # -- where settlement starts -----------------------------------------------------------------------------
 
@@ -206,16 +186,11 @@ class SettlementJob:
             paths = [self._year_dir(version_dir / DATA, y) for y in rebuilt]
             for statement in view_sql(self.table.schema, self.table.name, paths):
                 con.execute(statement)
-            computed = [c.name for c in self.table.columns if c.name not in self.trades.table.column_index]
-            failures = check_rows(con, self.table, foreign_keys=False, columns=computed)
+            added = [c.name for c in self.table.columns if c.name not in self.trades.table.column_index]
+            failures = check_rows(con, self.table, foreign_keys=False, columns=added)
         finally:
             con.close()
-        if failures:
-            found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
-            raise CheckFailedError(
-                f"{self.table.qualified_name} failed its checks: {found}; the previous version stays current; please "
-                "report this as a bug"
-            )
+        computed.refuse(self.store, failures)
 
 
 def _last_accounts(settled: pl.DataFrame) -> pl.DataFrame:

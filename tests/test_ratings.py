@@ -131,8 +131,9 @@ def test_an_agencys_newest_file_replaces_all_its_rows(tmp_path: Path) -> None:
 
 def test_undated_files_replace_in_order_of_arrival(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
-    drop(lake, "b/Rating Agency B.csv", HEADER + "1,1,1,low-value\r\n", arrived=1_747_000_000)
-    drop(lake, "a/Rating Agency B.csv", HEADER + "2,2,2,low-value\r\n", arrived=1_747_100_000)  # later
+    lf = HEADER.replace("\r\n", "\n")  # LF files, as any tool but Excel writes them
+    drop(lake, "b/Rating Agency B.csv", lf + "1,1,1,low-value\n", arrived=1_747_000_000)
+    drop(lake, "a/Rating Agency B.csv", lf + "2,2,2,low-value\n", arrived=1_747_100_000)  # later
     run_ratings(lake)
     assert gold(lake, "customer_ratings", "ratings")["customer_number"].to_list() == [2]
 
@@ -170,7 +171,9 @@ def test_hostile_file_names_never_reach_sql_or_paths_unsanitised(tmp_path: Path,
         "customer_number"
     ].to_list() == [7]
     con = duckdb.connect(str(lake.catalog), read_only=True)
-    views = {r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'gold_ratings'").fetchall()}
+    views = {
+        r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'gold_ratings'").fetchall()
+    }
     assert {f"customer_rating_{a}" for a in names.values()} <= views
     assert con.execute("select customer_number from gold_ratings.customer_rating_agency_x").fetchall() == [(1,)]
     assert con.execute("select count(*) from gold_ratings.dim_agency").fetchall() == [(len(set(names.values())),)]

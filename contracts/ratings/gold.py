@@ -4,7 +4,7 @@ Columns that mean the same as in silver are silver's own Column objects, so they
 """
 
 from contracts.ratings import silver
-from contracts.schema import INT, STRING, TEXT_LIST, BOOL, Column, ForeignKey, Partition, SplitViews, Table, decimal
+from contracts.schema import BOOL, INT, STRING, TEXT_LIST, Column, ForeignKey, Partition, SplitViews, Table, decimal
 
 RATING_COLUMNS = ("customer_number", "customer_rating", "customer_rating_limit", "customer_status")
 

@@ -6,13 +6,13 @@ come from the name (see silver.ratings).
 """
 
 from contracts.schema import (
+    BOOL,
     DATE,
     INT,
     INTEGER,
     SOURCE_FILE,
     STRING,
     TIMESTAMP,
-    BOOL,
     Column,
     Partition,
     Table,
@@ -55,6 +55,7 @@ customer_ratings_history = _silver(
     key=(SOURCE_FILE, "customer_number"),  # a file is a full load: a customer once per file
     partition=Partition("load_date", "file_date", "%Y-%m-%d", missing=UNDATED),
     bronze_folder="agency_files",
+    quarantine_per_folder=True,  # a day's files, a folder a day: one quarantine file a day
 )
 
 agency_files = _silver(
@@ -64,7 +65,9 @@ agency_files = _silver(
     [
         Column("source_file", STRING, "The bronze file, as _source_file names it."),
         Column("agency_id", STRING, "The agency, from the file's name.", pattern=AGENCY_ID),
-        Column("agency_table", STRING, "The source's table of the agency: customer_rating_<agency_id>.", pattern=AGENCY_ID),
+        Column(
+            "agency_table", STRING, "The source's table of the agency: customer_rating_<agency_id>.", pattern=AGENCY_ID
+        ),
         Column("file_date", DATE, "The date in the file's name or folder, if any.", nullable=True),
         Column("arrived_at", TIMESTAMP, "When the file landed in bronze (its modification time, UTC)."),
         Column("lines", INT, "Lines after the header.", min=0),

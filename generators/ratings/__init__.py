@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bronze.reader import FIELD_COUNT
 from contracts.ratings.silver import HIGH_VALUE, customer_ratings_history
 from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
-from bronze.reader import FIELD_COUNT
 from generators.dirt import insert_copies, ledger, tag, untagged
 from generators.ratings.params import RatingsDirt, RatingsParams
 from pipelines.lake import Lake
 
-__all__ = ["RatingsDirt", "RatingsParams", "generate", "agency_name"]
+__all__ = ["RatingsDirt", "RatingsParams", "agency_name", "generate"]
 
 NUMBERS = ("customer_number", "customer_rating", "customer_rating_limit")
 FIRST_CUSTOMER = 1_111_500_000  # the real files' customer numbers: 1111xxxxxx
@@ -32,13 +32,17 @@ NEWLINE = "\r\n"
 _DEFECTS = ("letters", "overflow", "short", "long", "long_status")
 LONG_STATUS = "high-value customer reviewed monthly"  # longer than varchar(25)
 LINE = "_line"
+FILE = "_agency"  # which file of a task a row belongs to
+AGENCIES_A_TASK = 250
 
 
 @dataclass(frozen=True)
-class _File:
+class _Files:
+    """A task: the files of some agencies on one day."""
+
     root: str
     params: RatingsParams
-    agency: int
+    agencies: range
     day: dt.date
 
 
@@ -55,47 +59,79 @@ def agency_name(index: int) -> str:
 def generate(lake: Lake, params: RatingsParams, workers: int) -> dict[str, dict[str, int]]:
     """Write every agency's file of every day; files already written are left as they are."""
     remember_parameters(lake, "ratings", asdict(params), extendable={"days"})  # more days only add files
-    tasks = [_File(str(lake.root), params, a, day) for day in params.dates() for a in range(params.agencies)]
+    tasks = [
+        _Files(str(lake.root), params, range(first, min(first + AGENCIES_A_TASK, params.agencies)), day)
+        for day in params.dates()
+        for first in range(0, params.agencies, AGENCIES_A_TASK)
+    ]
     totals: dict[str, dict[str, int]] = {}
-    for written, rows in run_tasks(_write_file, _chunks(tasks, workers), workers, desc="generate ratings"):
-        for w, r in zip(written, rows):
-            count_file(totals, "agency_files", w, r)
+    for written in run_tasks(_write_files, tasks, workers, desc="generate ratings"):
+        for w, rows in written:
+            count_file(totals, "agency_files", w, rows)
     return totals
 
 
-def _chunks(tasks: list[_File], workers: int) -> list[list[_File]]:
-    """Files in groups (thousands of tiny files: one task each would cost more than writing them)."""
-    size = max(1, min(200, len(tasks) // (workers * 4) or 1))
-    return [tasks[i : i + size] for i in range(0, len(tasks), size)]
+def _write_files(task: _Files) -> list[tuple[bool, int]]:
+    """Write a task's files; a day whose files are all there already is not made again (the parameters are the
+    recorded ones, so it would be the same: adding a day costs that day)."""
+    lake = Lake(Path(task.root))
+    names = [
+        lake.bronze / "ratings" / customer_ratings_history.bronze_dir_name / _name(a, task.day) for a in task.agencies
+    ]
+    if all(path.exists() for path in names):
+        return [(False, 0)] * len(names)
+    return [file.write(lake) for file in agency_files(task.params, task.agencies, task.day)]
 
 
-def _write_file(group: list[_File]) -> tuple[list[bool], list[int]]:
-    written, rows = [], []
-    for task in group:
-        file = agency_file(task.params, task.agency, task.day)
-        w, r = file.write(Lake(Path(task.root)))
-        written.append(w)
-        rows.append(r)
-    return written, rows
+def _name(agency: int, day: dt.date) -> str:
+    return f"{day.isoformat()}/Customer Rating Agency {agency_name(agency)} Inc.csv"
 
 
-def agency_file(params: RatingsParams, agency: int, day: dt.date) -> TableFile:
-    """One agency's file of one day, with its ledger."""
-    pool = _pool(params, agency)
+def agency_files(params: RatingsParams, agencies: range, day: dt.date) -> list[TableFile]:
+    """The files of `agencies` on `day`, with their ledgers. Each file's values come from its own random stream
+    (so a file does not depend on which others are made with it); the text is made for all of them at once."""
+    draws = [_draw(params, agency, day) for agency in agencies]
+    frame = _dirty(pl.concat(draws))
+    lines = frame.select(FILE, LINE).partition_by(FILE, as_dict=True, include_key=False)
+    ledgers = ledger(frame, FILE).partition_by(FILE, as_dict=True, include_key=False)
+    empty = ledger(frame.clear())
+    return [
+        TableFile(
+            customer_ratings_history,
+            _name(agency, day),
+            lines[(agency,)].get_column(LINE),
+            ledgers.get((agency,), empty),
+            NEWLINE,
+        )
+        for agency in agencies
+    ]
+
+
+def _draw(params: RatingsParams, agency: int, day: dt.date) -> pl.DataFrame:
+    """One file's rows and the defects chosen for them, as numbers (one defect a row at most)."""
     rng = rng_for(params.seed, "ratings", agency, day.isoformat())
+    pool = _pool(params, agency)
     n = min(params.customer_count, len(pool))
     rating = rng.integers(50_000, 520_000, n)
-    frame = pl.DataFrame(
+    kind = np.full(n, "", dtype=object)
+    for defect in _DEFECTS:
+        kind[(kind == "") & pick(rng, n, getattr(params.dirt, defect))] = defect
+    sign = np.where(rng.random(n) < 0.5, 1, -1)
+    return pl.DataFrame(
         {
+            FILE: np.full(n, agency, dtype=np.int32),
             "customer_number": rng.choice(pool, n, replace=False),
             "customer_rating": rating,
             "customer_rating_limit": rating + rng.integers(0, 300_000, n),
             "customer_status": np.where(rng.random(n) < 0.25, HIGH_VALUE, "low-value"),
+            "_kind": kind.astype(str),
+            "_padded": pick(rng, n, params.dirt.padded) & (kind == ""),
+            "_which": np.array(NUMBERS)[rng.integers(0, len(NUMBERS), n)],  # the number a defect hits
+            "_letter": np.array(list("abcdxyz"))[rng.integers(0, 7, n)],
+            "_overflow": sign * (2**31 + rng.integers(0, 10**9, n)),
+            "_blank": pick(rng, n, params.dirt.blank),  # an empty line after the row
         }
-    ).with_columns(pl.col(c).cast(pl.String) for c in NUMBERS)
-    frame, lines = _dirty(untagged(frame), rng, params.dirt)
-    name = f"{day.isoformat()}/Customer Rating Agency {agency_name(agency)} Inc.csv"
-    return TableFile(customer_ratings_history, name, lines, ledger(frame), NEWLINE)
+    ).with_columns(pl.col(c).cast(pl.String) for c in (*NUMBERS, "_overflow"))
 
 
 def _pool(params: RatingsParams, agency: int) -> np.ndarray:
@@ -104,49 +140,41 @@ def _pool(params: RatingsParams, agency: int) -> np.ndarray:
     return FIRST_CUSTOMER + rng.choice(400_000, size, replace=False)
 
 
-def _dirty(frame: pl.DataFrame, rng: np.random.Generator, dirt: RatingsDirt) -> tuple[pl.DataFrame, pl.Series]:
-    """Break rows as the ledger says, one defect a row at most; returns the rows as they end up (blank lines
-    among them, each tagged) and their CSV lines."""
-    n = len(frame)
-    kind = np.full(n, "", dtype=object)
-    for defect in _DEFECTS:
-        kind[(kind == "") & pick(rng, n, getattr(dirt, defect))] = defect
-    padded = pick(rng, n, dirt.padded) & (kind == "")
-    which = pl.lit(pl.Series(np.array(NUMBERS)[rng.integers(0, len(NUMBERS), n)]))  # the number a defect hits
-    letter = pl.lit(pl.Series(np.array(list("abcdxyz"))[rng.integers(0, 7, n)]))
-    sign = np.where(rng.random(n) < 0.5, 1, -1)
-    overflow = pl.lit(pl.Series(sign * (2**31 + rng.integers(0, 10**9, n))).cast(pl.String))
-
-    def is_(name: str | np.ndarray) -> pl.Expr:
-        return pl.lit(pl.Series(kind == name if isinstance(name, str) else name))
-
+def _dirty(frame: pl.DataFrame) -> pl.DataFrame:
+    """Break the rows as drawn and tag them for the ledger; the rows as they end up (blank lines among them) with
+    their CSV lines."""
+    kind, which = pl.col("_kind"), pl.col("_which")
     frame = frame.with_columns(
-        pl.when(is_("letters") & (which == name))
-        .then(pl.col(name).str.slice(0, 4) + letter + pl.col(name).str.slice(5))
-        .when(is_("overflow") & (which == name))
-        .then(overflow)
-        .when(is_(padded) & (which == name))
+        pl.when((kind == "letters") & (which == name))
+        .then(pl.col(name).str.slice(0, 4) + pl.col("_letter") + pl.col(name).str.slice(5))
+        .when((kind == "overflow") & (which == name))
+        .then(pl.col("_overflow"))
+        .when(pl.col("_padded") & (which == name))
         .then(pl.lit(" +") + pl.col(name) + pl.lit(" "))
         .otherwise(pl.col(name))
         .alias(name)
         for name in NUMBERS
     ).with_columns(
-        pl.when(is_("long_status")).then(pl.lit(LONG_STATUS)).otherwise("customer_status").alias("customer_status")
+        pl.when(kind == "long_status").then(pl.lit(LONG_STATUS)).otherwise("customer_status").alias("customer_status")
     )
-    frame = tag(frame, kind == "letters", "letters", which + pl.lit(":type"))
-    frame = tag(frame, kind == "overflow", "overflow", which + pl.lit(":range"))
-    frame = tag(frame, kind == "long_status", "long_status", pl.lit("customer_status:length"))
-    frame = tag(frame, kind == "short", "short", pl.lit(FIELD_COUNT))
-    frame = tag(frame, kind == "long", "long", pl.lit(FIELD_COUNT))
+    rules = {
+        "letters": which + pl.lit(":type"),
+        "overflow": which + pl.lit(":range"),
+        "long_status": pl.lit("customer_status:length"),
+        "short": pl.lit(FIELD_COUNT),
+        "long": pl.lit(FIELD_COUNT),
+    }
+    frame = untagged(frame)
+    for defect, rule in rules.items():
+        frame = tag(frame, frame.get_column("_kind") == defect, defect, rule)
     line = pl.concat_str(*NUMBERS, "customer_status", separator=",")
     line = (
-        pl.when(is_("short"))
+        pl.when(kind == "short")
         .then(pl.concat_str(*NUMBERS, separator=","))
-        .when(is_("long"))
+        .when(kind == "long")
         .then(line + pl.lit(",EXTRA"))
         .otherwise(line)
     )
     frame = frame.with_columns((line + NEWLINE).alias(LINE))
-    blank = pl.lit(NEWLINE).alias(LINE)  # an empty line after each chosen row
-    frame = insert_copies(frame, pick(rng, n, dirt.blank), "blank", pl.lit("row:blank"), [blank])
-    return frame, frame.get_column(LINE)
+    blank = pl.lit(NEWLINE).alias(LINE)
+    return insert_copies(frame, frame.get_column("_blank").to_numpy(), "blank", pl.lit("row:blank"), [blank])
