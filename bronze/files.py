@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +35,20 @@ def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("cs
     """
     if not table_dir.is_dir():
         return []
-    suffixes = {f".{f}" for f in formats}
+    suffixes = tuple(f".{f}" for f in formats)
+    prefix = table_dir.relative_to(bronze_root).as_posix()
     found = []
-    for path in table_dir.rglob("*"):
-        parts = path.relative_to(table_dir).parts
-        if path.suffix.lower() not in suffixes or not path.is_file() or any(p[0] in "._" for p in parts):
-            continue
-        stat = path.stat()
-        found.append(BronzeFile(path, path.relative_to(bronze_root).as_posix(), stat.st_size, stat.st_mtime_ns))
+    # os.walk over directory entries: one stat per file, however many thousands a folder holds
+    for folder, subfolders, _ in os.walk(table_dir):
+        subfolders[:] = [d for d in subfolders if d[0] not in "._"]
+        rel_folder = os.path.relpath(folder, table_dir).replace(os.sep, "/")
+        base = prefix if rel_folder == "." else f"{prefix}/{rel_folder}"
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name[0] in "._" or not entry.name.lower().endswith(suffixes) or not entry.is_file():
+                    continue
+                stat = entry.stat()
+                found.append(BronzeFile(Path(entry.path), f"{base}/{entry.name}", stat.st_size, stat.st_mtime_ns))
     return sorted(found, key=lambda f: f.rel)
 
 

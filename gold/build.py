@@ -45,7 +45,7 @@ class GoldResult:
 class GoldBuilder:
     def __init__(self, lake: Lake, run_id: str, threads: int | None = None, memory_limit: str | None = None):
         self.lake, self.run_id = lake, run_id
-        self.con = connect(lake, threads, memory_limit)
+        self.con = connect(lake, threads, memory_limit, split_views=False)
         for table in contracts.tables():  # macros bind the tables they read: unbuilt ones read as empty
             if TableStore(lake, table).state() is None:
                 for statement in empty_view_sql(table):

@@ -85,8 +85,11 @@ def empty_view_sql(table: Table) -> list[str]:
     ]
 
 
-def connect(lake: Lake, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per published table; spills to the lake's _tmp directory."""
+def connect(
+    lake: Lake, threads: int | None = None, memory_limit: str | None = None, split_views: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a view per published table (and the `split_views` of those declaring them, which
+    models never read); spills to the lake's _tmp directory."""
     con = duckdb.connect()
     temp = lake.tmp / "duckdb"
     temp.mkdir(parents=True, exist_ok=True)
@@ -99,7 +102,7 @@ def connect(lake: Lake, threads: int | None = None, memory_limit: str | None = N
     for schema, name, path in table_views(lake):
         for statement in view_sql(schema, name, path):
             con.execute(statement)
-    for statement in split_view_sql(lake):
+    for statement in split_view_sql(lake) if split_views else []:
         con.execute(statement)
     return con
 

@@ -150,10 +150,13 @@ def _warm_up_computed(lake: Lake, computed: list[Table]) -> None:
     files, when some bronze file is newer than the table. Only a guess, so that a run with nothing new pays nothing:
     the job loads it itself when it must."""
     for table in computed:
+        warm_up = getattr(computed_by(table), "warm_up", None)
+        if warm_up is None:
+            continue
         state = lake.state_path(table)
         built = state.stat().st_mtime if state.exists() else 0
         if any(p.stat().st_mtime > built for p in (lake.bronze / table.domain).rglob("*") if p.is_file()):
-            threading.Thread(target=computed_by(table).warm_up, daemon=True).start()
+            threading.Thread(target=warm_up, daemon=True).start()
 
 
 def _check_reprocessed(lake: Lake, domains: list[str], date: str, manifest: Manifest) -> None:

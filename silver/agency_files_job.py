@@ -8,6 +8,7 @@ rebuilt whole, checked against its contract and published atomically like any ta
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import time
 from pathlib import Path
@@ -31,25 +32,34 @@ class AgencyFilesJob:
         self.lake, self.table, self.run_id = lake, table, run_id
         self.store = TableStore(lake, table)
         self.previous = None if full_refresh else self.store.state()
-        self.history = TableStore(lake, contracts.get("silver", table.domain, "customer_ratings_history"))
-
-    @staticmethod
-    def warm_up() -> None:
-        """Nothing to load ahead of the run's turn."""
+        self.history = TableStore(lake, contracts.computed_from(table)[0])
 
     def run(self) -> SilverResult:
         started = time.monotonic()
         history = self.history.state()
-        identity = {"naming": inspect.getsource(ratings), "contract": repr(self.table), "files": history["version"]}
-        work = plan(self.table, identity, {}, self.previous)
+        naming = hashlib.sha256(f"{inspect.getsource(ratings)}{self.table!r}".encode()).hexdigest()
+        work = plan(self.table, {"naming": naming, "files": history["version"]}, {}, self.previous)
         if work is None:
             return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
         version_dir = self.store.new_version(self.run_id)
-        files = self._files(history["files"])
+        # files listed before keep their rows (bronze is immutable): a new day costs its own files
+        listed = self._listed() if self.previous and self.previous.get("naming") == naming else None
+        known = set() if listed is None else set(listed.get_column("source_file").to_list())
+        fresh = {rel: f for rel, f in history["files"].items() if rel not in known}
+        files = self._files(fresh)
+        if listed is not None:
+            files = pl.concat([listed.filter(pl.col("source_file").is_in(list(history["files"]))), files])
+        files = files.sort("source_file")
         files.write_parquet(version_dir / DATA / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
         self._check(version_dir)
         partitions = {"": {"rows": len(files), "version": self.run_id}}
-        return computed.publish(self.store, version_dir, self.run_id, self.previous, work, partitions, started)
+        return computed.publish(
+            self.store, version_dir, self.run_id, self.previous, work, partitions, started, naming=naming
+        )
+
+    def _listed(self) -> pl.DataFrame:
+        """The rows of the current version, by file."""
+        return pl.read_parquet(self.store.current_dir() / DATA / "*.parquet")
 
     def _files(self, ingested: dict[str, dict]) -> pl.DataFrame:
         """A row per ingested file, in the contract's columns, sorted by file."""
@@ -76,7 +86,6 @@ class AgencyFilesJob:
                 pl.from_epoch("arrived_ns", time_unit="ns").alias("arrived_at"),
             )
             .select(pl.col(c.name).cast(c.type.polars) for c in self.table.columns)
-            .sort("source_file")
         )
 
     def _check(self, version_dir: Path) -> None:

@@ -31,12 +31,15 @@ def publish(
     work: Plan,
     partitions: dict[str, dict[str, Any]],
     started: float,
+    **facts: Any,
 ) -> SilverResult:
-    """Publish a computed table's version; its result, with how many rows it has now and partitions it rewrote."""
+    """Publish a computed table's version (its state also keeps the job's own `facts`); its result, with how many
+    rows it has now and partitions it rewrote."""
     total = sum(p["rows"] for p in partitions.values())
     store.publish(
         version_dir,
         {
+            **facts,
             "run_id": run_id,
             "previous_version": previous["version"] if previous else None,
             "fingerprint": work.fingerprint,
