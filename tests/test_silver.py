@@ -83,10 +83,11 @@ def test_earliest_file_wins_whatever_order_files_arrive_in(lake_copy, tmp_path) 
 
 def test_rows_waiting_for_a_parent_load_when_it_arrives(lake_copy) -> None:
     orphan = GOOD.replace("IESCO-000001", "IESCO-000777")
-    write_bronze(lake_copy, "readings", "zz_new_meter.csv", HEADER + orphan)
+    short = "IESCO-000777,2030-01-01 05:00:00,1.000\n"  # misshapen too: it must never load
+    write_bronze(lake_copy, "readings", "zz_new_meter.csv", HEADER + orphan + short)
     run_lake(lake_copy)
-    waiting = quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777")
-    assert waiting["failed_rules"].to_list() == [["fk:meters"]]
+    waiting = quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777").sort("_source_line")
+    assert waiting["failed_rules"].to_list() == [["fk:meters"], ["row:field_count", "fk:meters"]]
     meters = (lake_copy.bronze_dir("meters", "meters") / "meters.csv").read_text().splitlines()
     new_meter = meters[1].split(",")
     write_bronze(
@@ -96,7 +97,8 @@ def test_rows_waiting_for_a_parent_load_when_it_arrives(lake_copy) -> None:
         meters[0] + "\n" + meters[1].replace(new_meter[0], "IESCO-000777") + "\n",
     )
     run_lake(lake_copy)
-    assert quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777").is_empty()
+    still = quarantine(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777")
+    assert still.select("_source_line", "failed_rules").rows() == [(3, ["row:field_count"])]
     assert silver(lake_copy, "readings").filter(pl.col("meter_id") == "IESCO-000777").height == 1
     incremental = snapshot(lake_copy)
     run_lake(lake_copy, full_refresh=True)
