@@ -75,9 +75,8 @@ def _write_files(task: _Files) -> list[tuple[bool, int]]:
     """Write a task's files; a day whose files are all there already is not made again (the parameters are the
     recorded ones, so it would be the same: adding a day costs that day)."""
     lake = Lake(Path(task.root))
-    names = [
-        lake.bronze / "ratings" / customer_ratings_history.bronze_dir_name / _name(a, task.day) for a in task.agencies
-    ]
+    folder = lake.bronze_dir(customer_ratings_history.domain, customer_ratings_history.bronze_dir_name)
+    names = [folder / _name(a, task.day) for a in task.agencies]
     if all(path.exists() for path in names):
         return [(False, 0)] * len(names)
     return [file.write(lake) for file in agency_files(task.params, task.agencies, task.day)]
