@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from contracts.schema import SOURCE_LINE
 from pipelines import faults
 from pipelines.retry import with_retries
 
@@ -30,7 +31,7 @@ BOM = "\ufeff"
 # One field preceded by its separator: a quoted field with doubled inner quotes, or an unquoted one.
 _FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
 
-LINE = "_source_line"
+LINE = SOURCE_LINE
 RAW = "_raw_line"
 ERROR = "_structure_error"
 FILE_INDEX = "_file_index"  # which of the files read together a record comes from

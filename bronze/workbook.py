@@ -19,10 +19,11 @@ import fastexcel
 import polars as pl
 
 from bronze.reader import ERROR, FIELD_COUNT, FILE_INDEX, LINE, RAW, FileFacts, csv_field, header_positions
+from contracts.schema import SOURCE_SHEET
 from pipelines import faults
 from pipelines.retry import with_retries
 
-SHEET = "_source_sheet"
+SHEET = SOURCE_SHEET
 SUFFIXES = (".xlsx",)
 # calamine's names of Excel's cell errors, and how Excel shows them
 EXCEL_ERRORS = {

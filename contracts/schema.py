@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-# The lineage column every silver row carries: the bronze file it came from. A key may name it, where rows are
-# unique only within their file (one agency's full load).
+# The lineage columns every silver row read from bronze carries: the bronze file it came from, its sheet (for
+# tables fed workbooks) and its line. A key may name the file, where rows are unique only within their file (one
+# agency's full load).
 SOURCE_FILE = "_source_file"
+SOURCE_SHEET = "_source_sheet"
+SOURCE_LINE = "_source_line"
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,14 @@ class Table:
     @property
     def bronze_dir_name(self) -> str:
         return self.bronze_folder or self.name
+
+    @property
+    def lineage(self) -> list[str]:
+        """The columns besides its contract's that say where each stored row came from (silver rows read from
+        bronze); none for gold and computed tables."""
+        if self.layer != "silver" or self.computed:
+            return []
+        return [SOURCE_FILE, SOURCE_SHEET, SOURCE_LINE] if self.takes_workbooks else [SOURCE_FILE, SOURCE_LINE]
 
     @property
     def takes_workbooks(self) -> bool:

@@ -21,7 +21,7 @@ import contracts
 from contracts.schema import Table
 from gold.models import Model, macros_sql
 from pipelines.checks import check_audits, check_key, check_rows
-from pipelines.duck import QUARANTINE_SCHEMA, connect, empty_view_sql, scalar, view_sql
+from pipelines.duck import QUARANTINE_SCHEMA, View, connect, empty_view_sql, scalar, view_sql
 from pipelines.errors import CheckFailedError, LakehouseError
 from pipelines.lake import Lake
 from pipelines.plan import Plan, plan
@@ -58,7 +58,7 @@ class GoldBuilder:
     def build(self, model: Model, force: bool = False) -> GoldResult:
         started = time.monotonic()
         store = TableStore(self.lake, model.table)
-        previous = store.state()
+        previous = store.reusable_state()
         plan = self._plan(model, previous, force)
         if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
@@ -151,7 +151,7 @@ class GoldBuilder:
         order = f", order_by ({', '.join(table.sorted_by)})" if table.sorted_by else ""
         files = self.con.sql(
             f"copy ({query}) to '{fresh}' (format parquet, compression zstd, compression_level {ZSTD_LEVEL}, "
-            f"partition_by ({column}), write_partition_columns true{order}{_row_groups(table)}, return_stats)"
+            f"partition_by ({column}){order}{_row_groups(table)}, return_stats)"
         ).fetchall()
         rows = defaultdict(int)
         for filename, count, *_ in files:
@@ -194,11 +194,10 @@ class GoldBuilder:
     def _bind(self, model: Model, path: Path | list[Path] | None) -> None:
         """Point the model's catalog name at `path` (a candidate version, some of its partitions, the published
         version, or nothing)."""
-        schema, name = model.name.split(".")
         if path is None:
             self.con.execute(f"drop view if exists {model.name}")
             return
-        for statement in view_sql(schema, name, path):
+        for statement in view_sql(View.of(model.table, path)):
             self.con.execute(statement)
 
 

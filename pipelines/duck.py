@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,15 +17,32 @@ from pipelines.store import TableStore
 QUARANTINE_SCHEMA = "quarantine_"  # quarantine_<domain>: each silver table's rejected rows, under its name
 
 
-def table_views(lake: Lake) -> list[tuple[str, str, Path]]:
-    """(schema, view, stable path) of every published table, with each silver table's quarantine."""
+@dataclass(frozen=True)
+class View:
+    """A catalog view over the Parquet files under a path."""
+
+    schema: str
+    name: str
+    path: Path | list[Path]
+    columns: tuple[str, ...] | None = None  # in this order; None: all
+    partitioned: bool = False  # Hive-style: the partition column is read from folder names (`month=2024-01`)
+
+    @classmethod
+    def of(cls, table: Table, path: Path | list[Path]) -> View:
+        """A table's view, its columns in contract order, over its stable path, a version or some partitions."""
+        columns = (*[c.name for c in table.columns], *table.lineage)
+        return cls(table.schema, table.name, path, columns, table.partition is not None)
+
+
+def table_views(lake: Lake) -> list[View]:
+    """A view of every published table at its stable path, with each silver table's quarantine."""
     views = []
     for table in contracts.tables():
         if TableStore(lake, table).state() is None:
             continue
-        views.append((table.schema, table.name, lake.table_path(table)))
+        views.append(View.of(table, lake.table_path(table)))
         if table.layer == "silver" and not table.computed:
-            views.append((f"{QUARANTINE_SCHEMA}{table.domain}", table.name, lake.quarantine_path(table)))
+            views.append(View(f"{QUARANTINE_SCHEMA}{table.domain}", table.name, lake.quarantine_path(table)))
     return views
 
 
@@ -58,13 +76,18 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def view_sql(schema: str, name: str, path: Path | list[Path]) -> list[str]:
-    """A view reading every Parquet file under `path` (or under each of several paths)."""
-    paths = path if isinstance(path, list) else [path]
-    globs = ", ".join("'" + _parquet_glob(p).replace("'", "''") + "'" for p in paths)
+def view_sql(view: View, guard: str | None = None) -> list[str]:
+    """A view reading every Parquet file under its path (or each of its paths), Hive-style: a partition column is in
+    the folder names only, read as text. `guard`: a condition the view errors out unless it holds."""
+    paths = view.path if isinstance(view.path, list) else [view.path]
+    globs = ", ".join(_literal(_parquet_glob(p)) for p in paths)
+    columns = ", ".join(view.columns) if view.columns else "*"
+    hive = str(view.partitioned).lower()
+    source = f"read_parquet([{globs}], hive_partitioning = {hive}, hive_types_autocast = false)"
+    where = f" where {guard}" if guard else ""
     return [
-        f"create schema if not exists {schema}",
-        f"create or replace view {schema}.{name} as select * from read_parquet([{globs}], hive_types_autocast = false)",
+        f"create schema if not exists {view.schema}",
+        f"create or replace view {view.schema}.{view.name} as select {columns} from {source}{where}",
     ]
 
 
@@ -99,8 +122,8 @@ def connect(
         con.execute(f"set threads = {int(threads)}")
     if memory_limit:
         con.execute(f"set memory_limit = '{memory_limit}'")
-    for schema, name, path in table_views(lake):
-        for statement in view_sql(schema, name, path):
+    for view in table_views(lake):
+        for statement in view_sql(view):
             con.execute(statement)
     for statement in split_view_sql(lake) if split_views else []:
         con.execute(statement)

@@ -10,12 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-
 import contracts
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
-from pipelines.store import DATA, TableStore, write_atomically
+from pipelines.store import DATA, TableStore, read_table, write_atomically
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,8 @@ def write_report(lake: Lake, domain: str, day: dt.date) -> Path:
         raise LakehouseError(
             f"{report.table} has not been built; run `lakehouse run --domain {domain}` first, then the report"
         )
-    rows = pl.read_parquet(store.versions / state["version"] / DATA / "**" / "*.parquet")
-    content = rows.select(c.name for c in table.columns).sort(report.order_by).write_csv(line_terminator="\n")
+    rows = read_table(store.versions / state["version"] / DATA, table, [c.name for c in table.columns])
+    content = rows.sort(report.order_by).write_csv(line_terminator="\n")
     path = lake.reports / domain / report.name.format(date=f"{day:%Y%m%d}")
     write_atomically(path, content.encode())
     return path

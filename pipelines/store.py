@@ -19,12 +19,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from contracts.schema import Table
 from pipelines import faults
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 
 _STATES: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # state file -> (its identity, parsed)
+# How versions are laid out on disk; a table published under another layout is rebuilt whole by its next run.
+# 2: Hive-style partitions, the partition column in folder names only.
+LAYOUT = 2
 DATA = "data"
 QUARANTINE = "quarantine"
 # Parquet is written with zstd at level 1: measured on 3.3 M trades, polars writes it in 0.85 s instead of 1.14 s at
@@ -59,6 +64,12 @@ class TableStore:
             _STATES[self.state_path] = cached
         return cached[1]
 
+    def reusable_state(self) -> dict[str, Any] | None:
+        """The committed state, if the next version may build on it: None before the first publication, or when
+        the version was laid out by an older lakehouse."""
+        state = self.state()
+        return state if state is not None and state.get("layout") == LAYOUT else None
+
     def current_dir(self) -> Path | None:
         state = self.state()
         return self.versions / state["version"] if state else None
@@ -75,7 +86,7 @@ class TableStore:
         """Make `version_dir` the current version in one atomic step, then point the stable paths at it."""
         faults.point("before_commit", self.table)
         _make_durable(version_dir)
-        write_json_atomically(self.state_path, {**state, "version": version_dir.name}, compact=True)
+        write_json_atomically(self.state_path, {**state, "version": version_dir.name, "layout": LAYOUT}, compact=True)
         faults.point("after_commit", self.table)
         self.repair_links()
         self.collect_garbage(keep_previous=state.get("previous_version"), in_background=True)
@@ -174,6 +185,19 @@ def _point(link: Path, target: Path) -> None:
         temporary.unlink()
     os.symlink(relative, temporary)
     os.replace(temporary, link)
+
+
+def read_table(path: Path, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
+    """A table's rows (all the files' columns, or `columns`) from the Parquet files under `path` (its stable path,
+    or a version's data folder), with its partition column read back from the folder names."""
+    partition = table.partition.column if table.partition else None
+    partitioned = partition is not None and any(p.is_dir() for p in path.iterdir())
+    rows = pl.scan_parquet(
+        path / "*" / "*.parquet" if partitioned else path / "*.parquet",
+        hive_partitioning=partitioned,
+        hive_schema={partition: pl.String()} if partitioned else None,
+    )
+    return (rows.select(columns) if columns else rows).collect()
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any], compact: bool = False) -> None:

@@ -19,7 +19,7 @@ import polars as pl
 import contracts
 from contracts.schema import Table
 from pipelines.checks import check_key, check_rows
-from pipelines.duck import view_sql
+from pipelines.duck import View, view_sql
 from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore
@@ -31,7 +31,7 @@ class AgencyFilesJob:
     def __init__(self, lake: Lake, table: Table, run_id: str, full_refresh: bool = False):
         self.lake, self.table, self.run_id = lake, table, run_id
         self.store = TableStore(lake, table)
-        self.previous = None if full_refresh else self.store.state()
+        self.previous = None if full_refresh else self.store.reusable_state()
         self.history = TableStore(lake, contracts.computed_from(table)[0])
 
     def run(self) -> SilverResult:
@@ -91,7 +91,7 @@ class AgencyFilesJob:
     def _check(self, version_dir: Path) -> None:
         con = duckdb.connect()
         try:
-            for statement in view_sql(self.table.schema, self.table.name, version_dir / DATA):
+            for statement in view_sql(View.of(self.table, version_dir / DATA)):
                 con.execute(statement)
             failures = check_rows(con, self.table) + check_key(con, self.table)
         finally:

@@ -89,7 +89,7 @@ class SilverJob:
         self.derivation = derivation
         self.row_wise = getattr(derivation, "row_wise", False)
         self.store = TableStore(lake, table)
-        self.previous = None if full_refresh else self.store.state()
+        self.previous = None if full_refresh else self.store.reusable_state()
         self.previous_dir = self.store.current_dir() if self.previous else None
         self.progress = progress or (lambda items, **_: items)
         self.threads = threads or os.cpu_count() or 1
@@ -332,8 +332,12 @@ class SilverJob:
         return {partition: self._write_part(partition, number, rows) for (partition,), rows in parts.items()}
 
     def _write_part(self, partition: str, number: int, rows: pl.DataFrame) -> int:
+        """Write one file of a partition. Hive-style, a partition's column is in its folder name only (the empty
+        table's single file, in no folder, keeps it)."""
         directory = self._partition_dir(self.version_dir, partition)
         directory.mkdir(parents=True, exist_ok=True)
+        if partition != WHOLE:
+            rows = rows.drop(self.table.partition.column)
         rows.write_parquet(
             directory / f"part-{number}.parquet", compression="zstd", compression_level=ZSTD_LEVEL, statistics=True
         )

@@ -31,7 +31,7 @@ EMPTY_PART = "empty.parquet"  # keeps an empty quarantine readable, with its sch
 
 def lineage(table: Table) -> list[str]:
     """The columns that say where a row came from: its file, its sheet (for tables fed workbooks) and its line."""
-    return [FILE, SHEET, LINE] if table.takes_workbooks else [FILE, LINE]
+    return table.lineage
 
 
 def lineage_schema(table: Table) -> dict[str, pl.DataType]:

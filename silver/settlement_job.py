@@ -23,7 +23,7 @@ import polars as pl
 import contracts
 from contracts.schema import Table
 from pipelines.checks import check_rows
-from pipelines.duck import connect, view_sql
+from pipelines.duck import View, connect, view_sql
 from pipelines.errors import ConservationError
 from pipelines.lake import Lake
 from pipelines.plan import plan
@@ -42,7 +42,7 @@ class SettlementJob:
     def __init__(self, lake: Lake, table: Table, run_id: str, full_refresh: bool = False):
         self.lake, self.table, self.run_id = lake, table, run_id
         self.store = TableStore(lake, table)
-        self.previous = None if full_refresh else self.store.state()
+        self.previous = None if full_refresh else self.store.reusable_state()
         self.trades = TableStore(lake, contracts.get("silver", table.domain, "transactions"))
         self.clients = TableStore(lake, contracts.get("silver", table.domain, "clients"))
 
@@ -127,7 +127,8 @@ class SettlementJob:
         transactions (a month at least), so memory holds about that many at a time."""
         source = self.lake.versions_dir(self.trades.table) / trades_state["version"] / DATA
         column = self.trades.table.partition.column
-        columns = [c.name for c in self.table.columns]
+        # Hive-style: the year is in the folder names only
+        columns = [c.name for c in self.table.columns if c.name != self.table.partition.column]
         written = {}
         accounts = opening.update(carried, on="client_id", how="left")  # every account as the first year begins
         sizes = {month: facts["rows"] for month, facts in trades_state["partitions"].items()}
@@ -184,7 +185,7 @@ class SettlementJob:
         con = connect(self.lake)
         try:
             paths = [self._year_dir(version_dir / DATA, y) for y in rebuilt]
-            for statement in view_sql(self.table.schema, self.table.name, paths):
+            for statement in view_sql(View.of(self.table, paths)):
                 con.execute(statement)
             added = [c.name for c in self.table.columns if c.name not in self.trades.table.column_index]
             failures = check_rows(con, self.table, foreign_keys=False, columns=added)

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import strategies as st
 
+import contracts
 from generators import telecom
 from generators.meters import MetersDirt, MetersParams, generate
 from generators.payments import PaymentsDirt, PaymentsParams
@@ -20,6 +21,7 @@ from generators.trades import TradesDirt, TradesParams
 from generators.trades import generate as generate_trades
 from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
+from pipelines.store import read_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 # Small but complete: two blocks of meters, three months, every kind of dirt, bills' at high rates.
@@ -220,7 +222,7 @@ def write_bronze(lake: Lake, table: str, name: str, text: str | bytes, domain: s
 
 
 def silver(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
-    return pl.read_parquet(lake.root / "silver" / domain / table / "**" / "*.parquet")
+    return read_table(lake.root / "silver" / domain / table, contracts.get("silver", domain, table))
 
 
 def quarantine(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
@@ -228,7 +230,7 @@ def quarantine(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
 
 
 def gold(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
-    return pl.read_parquet(lake.root / "gold" / domain / table / "**" / "*.parquet")
+    return read_table(lake.root / "gold" / domain / table, contracts.get("gold", domain, table))
 
 
 def ledger(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
@@ -240,8 +242,6 @@ def ledger(lake: Lake, table: str, domain: str = "meters") -> pl.DataFrame:
 def snapshot(lake: Lake, domain: str | None = "meters") -> dict[str, pl.DataFrame]:
     """Every silver, quarantine and gold table, sorted, without run ids or build times: for comparing two
     lakes."""
-    import contracts
-
     tables = {}
     for table in contracts.tables(domain=domain):
         if table.layer == "silver" and not table.computed:
