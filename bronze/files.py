@@ -60,22 +60,37 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class BronzeChangedError(LakehouseError):
+    """Ingested bronze files changed or vanished; `altered` maps each to whether it still exists, so that the run
+    can name the cheapest repair."""
+
+    def __init__(self, message: str, altered: dict[str, bool]):
+        super().__init__(message)
+        self.altered = altered
+
+
 def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[str, BronzeFile]) -> None:
     """Bronze is immutable: an ingested file may not vanish or change (checked by size and time, then hash)."""
+    altered = {}
     for rel, facts in ingested.items():
         file = present.get(rel)
         if file is None:
-            raise LakehouseError(
-                f"bronze file {rel} was ingested but is gone; bronze is immutable: restore it, or rebuild "
-                "without it with `lakehouse run --full-refresh`"
-            )
-        if (file.bytes, file.mtime_ns) != (facts["bytes"], facts["mtime_ns"]) and sha256_of(file.path) != facts[
+            altered[rel] = False
+        elif (file.bytes, file.mtime_ns) != (facts["bytes"], facts["mtime_ns"]) and sha256_of(file.path) != facts[
             "sha256"
         ]:
-            raise LakehouseError(
-                f"bronze file {rel} changed after it was ingested; bronze is immutable: restore it and add the "
-                "change as a new file, or rebuild with `lakehouse run --full-refresh`"
-            )
+            altered[rel] = True
+    if not altered:
+        return
+    first, exists = next(iter(altered.items()))
+    more = f" (and {len(altered) - 1} more)" if len(altered) > 1 else ""
+    if exists:
+        message = f"bronze file {first}{more} changed after it was ingested; bronze is immutable: restore it and add "
+        message += "the change as a new file, or rebuild from bronze as it is now"
+    else:
+        message = f"bronze file {first}{more} was ingested but is gone; bronze is immutable: restore it, or rebuild "
+        message += "without it"
+    raise BronzeChangedError(message, altered)
 
 
 def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:

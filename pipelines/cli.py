@@ -1,7 +1,9 @@
 """The `lakehouse` command.
 
-A mistake the user can fix (bad option, bad input, busy lake, failed check) prints one line and exits non-zero;
-only a bug in the lakehouse itself shows a traceback.
+A mistake the user can fix (bad option, bad input, busy lake, failed check) prints one message, without a
+traceback, and exits with its error's code (pipelines/errors.py: 2 usage or input, 3 lake locked, 4 rows not
+accounted for, 5 failed check), whichever command met it; only a bug in the lakehouse itself shows a traceback.
+Option values are checked as arguments are parsed, before any work.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
-
 from pipelines.cli_generate import add_generate_commands
-from pipelines.cli_output import print_relation
+from pipelines.cli_output import PRINTED, print_relation
 from pipelines.cli_report import add_report_command
+from pipelines.cli_sql import add_sql_command
 from pipelines.cli_trades import add_trades_commands
-from pipelines.cli_types import date, positive_float, positive_int
+from pipelines.cli_types import date, interval, memory_limit, port, positive_float, positive_int
 from pipelines.errors import LakehouseError
+from pipelines.history import KEEP_DAYS, KEEP_RUNS, prune, recent_runs
 from pipelines.lake import DATA_DIR_ENV, Lake
 
 
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_generate_commands(commands, common)
     add_trades_commands(commands, common)
     add_report_command(commands, common)
+    add_sql_command(commands, common)
 
     run = commands.add_parser(
         "run",
@@ -92,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads", type=positive_int, default=None, help="threads for silver and gold (default: all cores)"
     )
-    run.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling (default 2GB)")
+    run.add_argument(
+        "--memory-limit",
+        type=memory_limit,
+        default="2GB",
+        help="DuckDB memory limit before spilling: 2GB, 512MiB, 75%% (of the machine's memory) (default 2GB)",
+    )
     run.set_defaults(handler=_run)
 
     refresh = commands.add_parser(
@@ -102,11 +110,15 @@ def _parser() -> argparse.ArgumentParser:
         description="The refresh service: every --every, ingest new bronze and update silver and gold; one JSON "
         "line per cycle. Stop it with Ctrl-C or SIGTERM.",
     )
-    refresh.add_argument("--every", default="5m", help="time between cycle starts: 30s, 5m, 1h (default 5m)")
+    refresh.add_argument(
+        "--every", type=interval, default="5m", help="time between cycle starts: 30s, 5m, 1h (default 5m)"
+    )
     refresh.add_argument("--once", action="store_true", help="run one cycle and exit")
     refresh.add_argument("--domain", action="append", default=[], help="only this domain (repeatable)")
     refresh.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
-    refresh.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (default 2GB)")
+    refresh.add_argument(
+        "--memory-limit", type=memory_limit, default="2GB", help="DuckDB memory limit: 2GB, 512MiB, 75%% (default 2GB)"
+    )
     refresh.set_defaults(handler=_refresh)
 
     dashboard = commands.add_parser(
@@ -116,18 +128,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the interactive payments dashboard (Streamlit) over the gold tables. Needs the optional "
         "dependencies: pip install -e '.[dashboard]', or `make dashboard`.",
     )
-    dashboard.add_argument("--port", type=positive_int, default=8501, help="port (default 8501)")
+    dashboard.add_argument("--port", type=port, default=8501, help="port (default 8501)")
     dashboard.set_defaults(handler=_dashboard)
 
-    sql = commands.add_parser(
-        "sql",
+    history = commands.add_parser(
+        "history",
         parents=[common],
-        help="query the lake with DuckDB",
-        description="Run a SQL query against the catalog (data/lakehouse.duckdb).",
+        help="list recent runs, or prune old ones",
+        description="List the newest runs from their manifests (data/_runs): id, status, seconds, files, rows in, "
+        f"loaded, quarantined, duplicates and failed domains. The lake keeps the last {KEEP_RUNS:,} runs and none "
+        f"older than {KEEP_DAYS} days, pruned at the end of every run.",
     )
-    sql.add_argument("query", help='e.g. "select * from gold_meters.agg_payment_summary"')
-    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    sql.set_defaults(handler=_sql)
+    history.add_argument("--limit", type=positive_int, default=20, help="runs to list (default 20)")
+    history.add_argument("--format", choices=PRINTED, default="table")
+    history.add_argument("--prune", action="store_true", help="delete the manifests and logs beyond that now")
+    history.set_defaults(handler=_history)
 
     docs = commands.add_parser(
         "docs",
@@ -186,17 +201,16 @@ def _run(args: argparse.Namespace) -> int:
         args.memory_limit,
         date=args.date.isoformat() if args.date else None,
     )
-    manifest = run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))
-    return 0 if manifest.status != "failed" else 1
+    run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))  # a failed run raises
+    return 0
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from pipelines.refresh import parse_interval, serve
+    from pipelines.refresh import serve
     from pipelines.run import RunOptions
 
-    every = parse_interval(args.every)
     options = RunOptions(tuple(args.domain), threads=args.threads, memory_limit=args.memory_limit)
-    return serve(_lake(args), options, every, args.once, " ".join(["lakehouse", *sys.argv[1:]]))
+    return serve(_lake(args), options, args.every, args.once, " ".join(["lakehouse", *sys.argv[1:]]))
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -216,18 +230,19 @@ def _dashboard(args: argparse.Namespace) -> int:
     os.execv(sys.executable, [*streamlit, *options])
 
 
-def _sql(args: argparse.Namespace) -> int:
+def _history(args: argparse.Namespace) -> int:
+    import duckdb
+    import pyarrow as pa
+
     lake = _lake(args)
-    if not lake.catalog.exists():
-        raise LakehouseError(f"no catalog at {lake.catalog}; run `lakehouse run` first")
-    con = duckdb.connect(str(lake.catalog), read_only=True)
-    try:
-        relation = con.sql(args.query)
-        if relation is None:  # a statement without a result
-            return 0
-        print_relation(relation, args.format)
-    except duckdb.Error as error:
-        raise LakehouseError(str(error).splitlines()[0]) from None
+    if args.prune:
+        print(f"pruned {prune(lake)} manifest(s) and log(s)")
+        return 0
+    runs = recent_runs(lake, args.limit)
+    if not runs:
+        print(f"no runs yet in {lake.root}", file=sys.stderr)
+        return 0
+    print_relation(duckdb.connect().from_arrow(pa.Table.from_pylist(runs)), args.format)
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 
 from pipelines.cli_output import print_relation
-from pipelines.cli_types import date, positive_int
+from pipelines.cli_types import date, port, positive_int
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 
@@ -40,7 +40,7 @@ def add_trades_commands(commands: argparse._SubParsersAction, common: argparse.A
         "pip install -e '.[api]'.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     serve.add_argument(
         "--rate-limit",
         type=positive_int,

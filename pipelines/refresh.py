@@ -3,16 +3,16 @@
 Each cycle is one ordinary run (new bronze files into silver, stale gold partitions rebuilt) and prints one JSON
 line: files and rows in, loaded, quarantined, duplicates, gold partitions and rows rewritten, duration and data
 lag (how long the oldest newly ingested file waited until its data was published). A bad file is quarantined like
-any other; a failed cycle is logged and tried again at the next one. SIGTERM or Ctrl-C stops the service at once:
-tables are published by an atomic rename, so stopping mid-cycle leaves the last published versions, and the next
-start finishes the work.
+any other; a failed cycle is logged and tried again at the next one (a domain that fails, say on a changed bronze
+file, fails alone: the cycle still publishes the others). SIGTERM or Ctrl-C stops the service at once: tables are
+published by an atomic rename, so stopping mid-cycle leaves the last published versions, and the next start
+finishes the work. `--once` exits as `lakehouse run` would: 3 on a locked lake, 2, 4 or 5 for a failed domain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import signal
 import time
 import traceback
@@ -21,22 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import LakehouseError
+from pipelines.history import run_counts, trim_journal
 from pipelines.lake import Lake
-from pipelines.run import Manifest, RunOptions, resolve_domains, run
-
-_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def parse_interval(text: str) -> float:
-    """'5m' -> 300.0; also '30s', '1h' or plain seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
-    if not match or float(match.group(1)) <= 0:
-        raise LakehouseError(f"--every {text!r}: give a positive interval such as 30s, 5m or 1h")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+from pipelines.manifest import Manifest, RunFailedError
+from pipelines.run import RunOptions, run
+from pipelines.selection import resolve_domains
 
 
 def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: str) -> int:
-    """Run cycles until stopped (or one, with `once`); returns the exit code."""
+    """Run cycles `every` seconds until stopped (or one, with `once`); returns the exit code: 0 when stopped, or
+    with `once` the cycle's own."""
     resolve_domains(options.domains)  # a mistake in the options stops the service before it starts
     signal.signal(signal.SIGTERM, _interrupt)
     journal = lake.logs / "refresh.jsonl"
@@ -45,10 +39,11 @@ def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: st
         while True:
             cycle += 1
             started = time.monotonic()
-            entry = _cycle(lake, replace(options, quiet=True), command, cycle)
+            entry, code = _cycle(lake, replace(options, quiet=True), command, cycle)
             _emit(journal, entry)
+            trim_journal(journal)
             if once:
-                return 0 if entry["status"] != "failed" else 1
+                return code
             time.sleep(max(0.0, every - (time.monotonic() - started)))
     except KeyboardInterrupt:
         _emit(journal, _entry("refresh_stopped", cycle=cycle, message="stopped by signal; published tables intact"))
@@ -57,31 +52,29 @@ def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: st
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _cycle(lake: Lake, options: RunOptions, command: str, cycle: int) -> dict[str, Any]:
+def _cycle(lake: Lake, options: RunOptions, command: str, cycle: int) -> tuple[dict[str, Any], int]:
+    """One run: its JSON line and its exit code. A run in which some domains failed still reports what the others
+    did."""
     started = time.monotonic()
     try:
-        manifest = run(lake, options, command)
+        fields, code = _counts(run(lake, options, command)), 0
+    except RunFailedError as error:
+        fields, code = {**_counts(error.manifest), "error": str(error)}, error.exit_code
     except LakehouseError as error:
-        return _entry("refresh_cycle", cycle=cycle, status="failed", error=str(error), **_seconds(started))
+        fields, code = {"status": "failed", "error": str(error)}, error.exit_code
     except Exception as error:  # a service outlives a bug in one cycle; the trace goes to the log
-        trace = traceback.format_exception_only(error)[-1].strip()
-        return _entry("refresh_cycle", cycle=cycle, status="failed", error=trace, **_seconds(started))
-    return _entry("refresh_cycle", cycle=cycle, **_counts(manifest), **_seconds(started))
+        fields, code = {"status": "failed", "error": traceback.format_exception_only(error)[-1].strip()}, 1
+    return _entry("refresh_cycle", cycle=cycle, **fields, **_seconds(started)), code
 
 
 def _counts(manifest: Manifest) -> dict[str, Any]:
-    silver = [m for m in manifest.silver.values() if m["status"] == "built"]
     gold = [m for m in manifest.gold.values() if m["status"] == "built"]
     now = time.time()
     waited = [now - f["mtime_ns"] / 1e9 for f in manifest.inputs]
     return {
         "status": manifest.status,
         "run_id": manifest.run_id,
-        "files": len(manifest.inputs),
-        "rows_in": sum(f["rows"] for f in manifest.inputs),
-        "loaded": sum(m["changes"]["loaded"] for m in silver),
-        "quarantined": sum(m["changes"]["quarantined"] for m in silver),
-        "duplicates": sum(m["changes"]["duplicates"] for m in silver),
+        **run_counts(vars(manifest)),
         "gold_models_built": len(gold),
         "gold_partitions_rebuilt": sum(m["partitions_rebuilt"] for m in gold),
         "gold_rows_written": sum(m["rows_written"] for m in gold),

@@ -1,7 +1,11 @@
 """One run of the lake: recover from any crash, bring silver up to date, rebuild stale gold, refresh the catalog.
 
 Every run writes a manifest, `data/_runs/<run-id>.json`: its inputs, per-table rows in / loaded / quarantined /
-duplicates, durations, outputs, and how it ended.
+duplicates, durations, outputs, and how it ended, domain by domain.
+
+Domains share nothing but the lake, so one domain's problem (a changed bronze file, a table that cannot account for
+its rows, a gold model failing its checks) stops that domain alone: the others run to completion and are
+published, and the run then fails naming the domain and, for changed bronze, the cheapest repair.
 """
 
 from __future__ import annotations
@@ -12,22 +16,26 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import polars as pl
 
 import contracts
+from bronze.files import BronzeChangedError
 from contracts.schema import Table
 from gold.build import GoldBuilder
 from gold.models import dependencies, models
-from pipelines import catalog, logs
+from pipelines import catalog, history, logs
 from pipelines.errors import CheckFailedError, LakehouseError
-from pipelines.graph import downstream, topological, upstream
+from pipelines.graph import downstream, topological
 from pipelines.lake import Lake
 from pipelines.lock import lake_lock
+from pipelines.manifest import Manifest, conclude, domain_failed, now
 from pipelines.progress import progress
-from pipelines.store import TableStore, wait_for_garbage, write_json_atomically
+from pipelines.repair import repair_command
+from pipelines.selection import resolve_domains, select_models
+from pipelines.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from silver import computed_by, derivation_for
 from silver.job import SilverJob, SilverResult
 
@@ -44,27 +52,11 @@ class RunOptions:
     date: str | None = None  # reprocess this day (YYYY-MM-DD) from its Hive-style bronze folders
 
 
-@dataclass
-class Manifest:
-    run_id: str
-    command: str
-    data_dir: str
-    options: dict[str, Any]
-    started_at: str = field(default_factory=lambda: _now())
-    finished_at: str | None = None
-    status: str = "running"
-    error: str | None = None
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-    silver: dict[str, Any] = field(default_factory=dict)
-    gold: dict[str, Any] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-
-
 def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
     domains = resolve_domains(options.domains)
+    selected = select_models(options.select, domains) if options.select else set()
     with lake_lock(lake, command):
-        run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        run_id = dt.datetime.now(dt.timezone.utc).strftime(history.RUN_ID_FORMAT)
         logs.setup(lake.logs / f"{run_id}.jsonl", quiet=options.quiet)
         manifest = Manifest(run_id, command, str(lake.root), asdict(options))
         started = time.monotonic()
@@ -75,10 +67,10 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
                 if options.date:
                     _check_reprocessed(lake, domains, options.date, manifest)
             if "gold" in options.layers:
-                _timed(manifest, "gold", lambda: _run_gold(lake, run_id, domains, options, manifest))
+                healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
+                _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest))
             _timed(manifest, "catalog", lambda: catalog.refresh(lake))
-            built = [r for r in (*manifest.silver.values(), *manifest.gold.values()) if r["status"] == "built"]
-            manifest.status = "succeeded" if built else "up_to_date"
+            conclude(manifest, domains)
         except LakehouseError as error:
             manifest.status, manifest.error = "failed", str(error)
             raise
@@ -89,9 +81,10 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
             wait_for_garbage()
             shutil.rmtree(lake.tmp, ignore_errors=True)
             manifest.durations["total"] = round(time.monotonic() - started, 3)
-            manifest.finished_at = _now()
+            manifest.finished_at = now()
             manifest.outputs = _outputs(lake, domains)
             write_json_atomically(lake.runs / f"{run_id}.json", asdict(manifest))
+            history.prune(lake)
             logs.event("run_finished", _summary(manifest), status=manifest.status, run_id=run_id)
         return manifest
 
@@ -108,41 +101,57 @@ def recover(lake: Lake) -> None:
 
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
+    """Each domain in turn; a domain that fails is recorded, with the cheapest repair if its bronze changed."""
     for domain in domains:
-        if not any(p.suffix.lower() in (".csv", ".xlsx") for p in (lake.bronze / domain).rglob("*")):
-            logs.event(
-                "no_bronze",
-                f"warning: no bronze files under {lake.bronze / domain}; add CSV files there, "
-                f"or generate some with `lakehouse generate {domain}`",
-                logging.WARNING,
-                domain=domain,
-            )
-        tables = {t.name: t for t in contracts.tables("silver", domain)}
-        reads = {name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()}
-        reads |= {name: [s.name for s in contracts.computed_from(t)] for name, t in tables.items() if t.computed}
-        order = topological(reads)
-        _warm_up_computed(lake, [t for t in tables.values() if t.computed])
-        for name in order:
-            table = tables[name]
-            if not table.computed:
-                parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
-                job = SilverJob(
-                    lake,
-                    table,
-                    run_id,
-                    parents,
-                    derivation_for(table),
-                    options.full_refresh,
-                    progress,
-                    options.threads,
-                    options.date,
-                )
-            else:
-                job = computed_by(table)(lake, table, run_id, options.full_refresh)
-            result = job.run()
-            manifest.inputs += [{"table": table.qualified_name, **f} for f in result.inputs]
-            manifest.silver[table.qualified_name] = _silver_entry(result)
-            _log_silver(result)
+        try:
+            _run_domain_silver(lake, run_id, domain, options, manifest)
+        except LakehouseError as error:
+            repair = repair_command(domain, error.altered) if isinstance(error, BronzeChangedError) else None
+            domain_failed(manifest, domain, "silver", error, repair)
+
+
+def _run_domain_silver(lake: Lake, run_id: str, domain: str, options: RunOptions, manifest: Manifest) -> None:
+    """Bring the domain's silver tables up to date, parents first; the first table that fails stops the domain."""
+    if not any(p.suffix.lower() in (".csv", ".xlsx") for p in (lake.bronze / domain).rglob("*")):
+        logs.event(
+            "no_bronze",
+            f"warning: no bronze files under {lake.bronze / domain}; add CSV files there, "
+            f"or generate some with `lakehouse generate {domain}`",
+            logging.WARNING,
+            domain=domain,
+        )
+    tables = {t.name: t for t in contracts.tables("silver", domain)}
+    reads = {name: [fk.table for fk in t.foreign_keys] for name, t in tables.items()}
+    reads |= {name: [s.name for s in contracts.computed_from(t)] for name, t in tables.items() if t.computed}
+    _warm_up_computed(lake, [t for t in tables.values() if t.computed])
+    for name in topological(reads):
+        table = tables[name]
+        try:
+            result = _silver_job(lake, run_id, table, tables, options).run()
+        except LakehouseError as error:
+            manifest.silver[table.qualified_name] = {"status": "failed", "message": str(error)}
+            raise
+        manifest.inputs += [{"table": table.qualified_name, **f} for f in result.inputs]
+        manifest.silver[table.qualified_name] = _silver_entry(result)
+        _log_silver(result)
+
+
+def _silver_job(lake: Lake, run_id: str, table: Table, tables: dict[str, Table], options: RunOptions) -> Any:
+    """The job that brings one silver table up to date: read from bronze, or computed from other silver tables."""
+    if table.computed:
+        return computed_by(table)(lake, table, run_id, options.full_refresh)
+    parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
+    return SilverJob(
+        lake,
+        table,
+        run_id,
+        parents,
+        derivation_for(table),
+        options.full_refresh,
+        progress,
+        options.threads,
+        options.date,
+    )
 
 
 def _warm_up_computed(lake: Lake, computed: list[Table]) -> None:
@@ -172,7 +181,7 @@ def _current_rows(lake: Lake, table: Table) -> tuple[str, pl.DataFrame]:
     state = TableStore(lake, table).state()
     if state is None:
         raise LakehouseError(f"{table.qualified_name} has not been built")
-    return state["version"], pl.read_parquet(lake.table_path(table) / "**" / "*.parquet")
+    return state["version"], read_table(lake.table_path(table), table)
 
 
 def _silver_entry(result: SilverResult) -> dict[str, Any]:
@@ -219,20 +228,24 @@ def _log_silver(result: SilverResult) -> None:
     )
 
 
-def _run_gold(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
+def _run_gold(
+    lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
+) -> None:
+    """Build the stale (or selected) models of `domains`; a domain with a failed model fails."""
     graph = dependencies()
     candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
-    forced = _selected(options.select, candidates, graph) if options.select else set()
-    if options.full_refresh:
-        forced = set(candidates)
+    forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
     builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit)
     try:
         failed = _build_models(builder, chosen, forced, graph, manifest)
     finally:
         builder.close()
-    if failed:
-        raise CheckFailedError(f"{len(failed)} gold model(s) failed: {', '.join(failed)}; see the messages above")
+    for domain in domains:
+        names = [name for name in failed if models()[name].table.domain == domain]
+        if names:
+            message = f"{len(names)} gold model(s) failed: {', '.join(names)}; see the messages above"
+            domain_failed(manifest, domain, "gold", CheckFailedError(message))
 
 
 def _build_models(
@@ -258,32 +271,6 @@ def _build_models(
             message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
             logs.event("gold_built", message, model=name, rows=result.rows, seconds=result.seconds)
     return failed
-
-
-def _selected(selectors: tuple[str, ...], candidates: list[str], graph: dict[str, tuple[str, ...]]) -> set[str]:
-    """dbt-style selection: `m` the model, `m+` and its descendants, `+m` and its ancestors."""
-    chosen: set[str] = set()
-    for selector in selectors:
-        name = selector.strip("+")
-        matches = [c for c in candidates if c == name or c.split(".")[1] == name]
-        if len(matches) != 1:
-            known = ", ".join(sorted(c.split(".")[1] for c in candidates))
-            problem = "is ambiguous" if matches else "matches no gold model"
-            raise LakehouseError(f"--select {selector} {problem}; models: {known}")
-        model = matches[0]
-        chosen.add(model)
-        if selector.endswith("+"):
-            chosen |= downstream(graph, model)
-        if selector.startswith("+"):
-            chosen |= {u for u in upstream(graph, model) if u in graph}
-    return chosen & set(candidates)
-
-
-def resolve_domains(requested: tuple[str, ...]) -> list[str]:
-    unknown = [d for d in requested if d not in contracts.DOMAINS]
-    if unknown:
-        raise LakehouseError(f"unknown domain {unknown[0]!r}; domains: {', '.join(contracts.DOMAINS)}")
-    return list(requested or contracts.DOMAINS)
 
 
 def _outputs(lake: Lake, domains: list[str]) -> list[dict[str, Any]]:
@@ -318,7 +305,3 @@ def _summary(manifest: Manifest) -> str:
         return f"run {manifest.run_id} failed after {manifest.durations['total']:.1f} s"
     built = sum(1 for r in (*manifest.silver.values(), *manifest.gold.values()) if r["status"] == "built")
     return f"run {manifest.run_id} built {built} table(s) in {manifest.durations['total']:.1f} s"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ COMMANDS = [
     ["generate", "trades"],
     ["trades"],
     ["serve"],
+    ["history"],
 ]
 
 
@@ -63,7 +65,22 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         (["run", "--domain", "weather"], "unknown domain 'weather'"),
         (["generate", "telecom", "--minutes", "5"], "--minutes appends to generated bronze; run `lakehouse generate"),
         (["generate", "telecom", "--start", "yesterday"], "--start: 'yesterday' is not a time like 2024-01-01"),
-        (["refresh", "--every", "often"], "--every 'often': give a positive interval such as 30s, 5m or 1h"),
+        (["refresh", "--every", "often"], "--every: 'often' is not a positive interval such as 30s, 5m or 1h"),
+        (["run", "--memory-limit", "lots"], "--memory-limit: 'lots' is not a memory limit such as 2GB, 512MiB or 75%"),
+        (["refresh", "--memory-limit", "150%"], "--memory-limit: '150%' is not a memory limit such as 2GB"),
+        (["run", "--memory-limit", "512"], "(Unknown unit for memory: ''"),
+        (["run", "--threads", "0"], "--threads: '0' must be at least 1"),
+        (["run", "--select", "fact_nothing"], "--select fact_nothing matches no gold model; models: "),
+        (
+            ["run", "--select", "dim_date+"],
+            "--select dim_date+ is ambiguous: it matches gold_meters.dim_date, gold_payments.dim_date, "
+            "gold_trades.dim_date; give one of these",
+        ),
+        (["run", "--domain", "payments", "--select", "fact_readings"], "is a model of meters, not of the --domain"),
+        (["sql", "select 1", "--format", "parquet"], "--format parquet writes a file: add --out FILE"),
+        (["sql", "select 1", "--out", "result.txt"], "--out result.txt: give --format csv, json, parquet"),
+        (["sql", "--out", "result.csv"], "--out writes the result of a query: give one"),
+        (["dashboard", "--port", "70000"], "--port: '70000' is not a port: give one from 1 to 65535"),
         (["refresh", "--domain", "weather", "--once"], "unknown domain 'weather'"),
         (["sql", "select 1"], "no catalog at"),
         (["generate", "trades", "--workbook-every", "0"], "--workbook-every: '0' must be at least 1"),
@@ -80,6 +97,15 @@ def test_user_mistakes_give_one_line_and_a_nonzero_exit(args: list[str], message
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args", [["--memory-limit", "lots"], ["--threads", "-2"], ["--select", "dim_date"], ["--domain", "weather"]]
+)
+def test_bad_options_stop_a_run_before_any_work(args: list[str], lake_copy: Lake) -> None:
+    result = lakehouse("--data-dir", str(lake_copy.root), "run", *args)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (lake_copy.root / "silver").exists() and not lake_copy.runs.exists()
 
 
 def test_a_second_run_on_a_busy_lake_says_so(lake_copy: Lake) -> None:
@@ -117,7 +143,8 @@ def test_end_to_end_through_the_command(tmp_path: Path) -> None:
     bad_select = lakehouse("run", "--select", "fact_nothing", env=env)
     assert bad_select.returncode == 2 and "matches no gold model" in bad_select.stderr
     bad_sql = lakehouse("sql", "select * from gold_meters.nothing", env=env)
-    assert bad_sql.returncode == 2 and len(bad_sql.stderr.strip().splitlines()) == 1
+    assert bad_sql.returncode == 2 and "Traceback" not in bad_sql.stderr
+    assert bad_sql.stderr.startswith("lakehouse: error: Catalog Error: Table with name nothing does not exist!")
     docs = lakehouse("docs", env=env)
     assert docs.returncode == 0 and (tmp_path / "lake" / "docs" / "data-dictionary.md").exists()
 
@@ -127,3 +154,20 @@ def _main_exit_code(args: list[str]) -> int:
         return main(args)
     except SystemExit as exit_:
         return exit_.code
+
+
+def test_a_model_failing_its_checks_exits_5_and_keeps_its_last_version(payments_lake: Lake, tmp_path: Path) -> None:
+    """A silver file duplicated behind the lake's back: dim_channel's key is no longer unique."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(payments_lake.root, lake.root, symlinks=True)
+    channels = lake.root / "silver" / "payments" / "channels"
+    shutil.copy(next(channels.glob("*.parquet")), channels / "copied.parquet")
+    published = (lake.root / "gold" / "payments" / "dim_channel").resolve()
+    result = lakehouse("--data-dir", str(lake.root), "run", "--domain", "payments", "--select", "dim_channel")
+    assert result.returncode == 5, result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("lakehouse: error: 1 gold model(s) failed: gold_payments.dim_channel")
+    )
+    assert (lake.root / "gold" / "payments" / "dim_channel").resolve() == published
