@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from pipelines import logs
 from pipelines.cli_types import date, datetime, positive_float, positive_int
+from pipelines.history import RUN_ID_FORMAT
 from pipelines.lake import Lake
 
 
@@ -57,8 +58,44 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     payments.add_argument("--date", type=date, default=None, help="just this day (instead of --start/--end)")
     payments.add_argument("--start", type=date, default=dt.date(2024, 1, 1), help="first day (default 2024-01-01)")
     payments.add_argument("--end", type=date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
-    payments.add_argument("--per-day", type=positive_int, default=500, help="transactions a day (default 500)")
+    payments.add_argument("--per-day", type=positive_int, default=500, help="mean transactions a day (default 500)")
     payments.add_argument("--customers", type=positive_int, default=1_000, help="customers (default 1000)")
+    rhythm = payments.add_argument_group(
+        "daily volume",
+        "Days vary around --per-day, which is the mean over --base-year. A rhythm at its neutral value (weekend 1, "
+        "the others 0) is left out.",
+    )
+    rhythm.add_argument(
+        "--weekend",
+        type=float,
+        default=0.75,
+        metavar="FACTOR",
+        help="a Saturday's or Sunday's volume relative to a weekday's (default 0.75)",
+    )
+    rhythm.add_argument(
+        "--season",
+        type=float,
+        default=0.15,
+        metavar="FRACTION",
+        help="± this fraction over the year, highest mid-November (default 0.15)",
+    )
+    rhythm.add_argument(
+        "--growth",
+        type=float,
+        default=0.2,
+        metavar="FRACTION",
+        help="growth a year, compounded: 0.2 is 20 %% a year (default 0.2)",
+    )
+    rhythm.add_argument(
+        "--festivals",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="factor on the festivals' peaks (Diwali: twice a day's volume at 1; default 1)",
+    )
+    rhythm.add_argument(
+        "--base-year", type=int, default=2024, metavar="YEAR", help="the year whose mean is --per-day (default 2024)"
+    )
     _generator_options(payments, "--per-day")
     payments.set_defaults(handler=_generate_payments)
     trades = domains.add_parser(
@@ -132,10 +169,19 @@ def _generate_telecom(args: argparse.Namespace) -> int:
 
 def _generate_payments(args: argparse.Namespace) -> int:
     from generators.payments import PaymentsDirt, PaymentsParams, generate
+    from generators.payments.rhythm import Rhythm
 
     start, end = (args.date, args.date) if args.date else (args.start, args.end)
+    rhythm = Rhythm(args.weekend, args.season, args.growth, args.festivals, args.base_year)
     params = PaymentsParams(
-        start, end, args.per_day, args.customers, args.seed, args.scale, PaymentsDirt.parse(args.dirt, args.clean)
+        start,
+        end,
+        args.per_day,
+        args.customers,
+        args.seed,
+        args.scale,
+        PaymentsDirt.parse(args.dirt, args.clean),
+        rhythm,
     )
     return _generated(args, "payments", lambda lake: generate(lake, params, args.workers))
 
@@ -174,7 +220,7 @@ def _generate_ratings(args: argparse.Namespace) -> int:
 def _generated(args: argparse.Namespace, domain: str, generate: Callable[[Lake], dict[str, dict[str, int]]]) -> int:
     """Run a domain's generator on the chosen lake, logging to its own file, and report what it wrote."""
     lake = Lake.locate(getattr(args, "data_dir", None))
-    logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.jsonl")
+    logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc).strftime(RUN_ID_FORMAT)}.jsonl")
     _report_generated(domain, generate(lake))
     return 0
 

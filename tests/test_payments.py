@@ -11,10 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
-from generators.payments import generate
+from generators.payments import PaymentsDirt, PaymentsParams, day_transactions, generate
+from generators.payments.rhythm import Rhythm, festival_dates, festivals
+from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 from tests.conftest import SMALL_PAYMENTS, gold, ledger, quarantine, run_payments, silver, write_bronze
@@ -31,6 +34,107 @@ def test_a_day_is_the_same_alone_in_a_range_or_with_more_workers(payments_lake: 
     assert {k: v for k, v in digests(two.root).items()} == {
         k: v for k, v in digests(payments_lake.root).items() if k.startswith(("bronze/", "_ledger/"))
     }
+
+
+NEUTRAL = Rhythm(weekend=1, season=0, growth=0, festivals=0)
+
+
+def days(first: str, last: str) -> np.ndarray:
+    """Every day from first to last, inclusive."""
+    return np.arange(first, np.datetime64(last) + 1, dtype="datetime64[D]")
+
+
+def volumes(first: str, last: str, **rhythm: float) -> pl.DataFrame:
+    """Transactions a day for 700 a day on average, with these rhythm parameters and the others neutral."""
+    params = PaymentsParams(per_day=700, rhythm=replace(NEUTRAL, **rhythm))
+    every = days(first, last)
+    return pl.DataFrame({"day": every, "n": params.volumes(every)}).with_columns(
+        weekend=pl.col("day").dt.weekday() >= 6, week=pl.col("day").dt.truncate("1w")
+    )
+
+
+def test_with_every_rhythm_neutral_every_day_has_per_day() -> None:
+    assert set(volumes("2023-01-01", "2026-12-31")["n"]) == {700}
+
+
+def test_weekends_have_the_weekend_factor_of_a_weekday() -> None:
+    year = volumes("2024-01-01", "2024-12-31", weekend=0.5)
+    (weekday,), (weekend,) = set(year.filter(~pl.col("weekend"))["n"]), set(year.filter(pl.col("weekend"))["n"])
+    assert weekend / weekday == pytest.approx(0.5, abs=1 / weekday)
+    assert year["n"].mean() == pytest.approx(700, abs=0.5)
+
+
+def test_the_season_peaks_in_november_and_ebbs_in_may() -> None:
+    year = volumes("2024-01-01", "2024-12-31", season=0.2)
+    peak, trough = year.filter(pl.col("n") == pl.col("n").max()), year.filter(pl.col("n") == pl.col("n").min())
+    assert dt.date(2024, 11, 15) in peak["day"] and dt.date(2024, 5, 16) in trough["day"]
+    assert peak["n"][0] / trough["n"][0] == pytest.approx(1.2 / 0.8, rel=0.01)
+    assert year["n"].mean() == pytest.approx(700, abs=0.5)
+
+
+def test_volume_grows_by_the_yearly_growth() -> None:
+    years = volumes("2024-01-01", "2026-12-31", growth=0.3)
+    assert years["n"].is_sorted() and years["n"][0] < years["n"][-1]
+    mean = years.group_by(pl.col("day").dt.year().alias("year")).agg(pl.col("n").mean()).sort("year")["n"]
+    assert mean[0] == pytest.approx(700, abs=0.5)  # the base year's mean is --per-day
+    assert (mean[1] / mean[0], mean[2] / mean[1]) == pytest.approx((1.3, 1.3), rel=0.005)
+
+
+def test_festival_days_peak_after_their_build_up() -> None:
+    year = volumes("2024-01-01", "2024-12-31", festivals=1)
+    ordinary = year["n"].mode().item()
+    table = festival_dates().filter(pl.col("date").dt.year() == 2024).join(festivals(), on="festival")
+    assert table["festival"].sort().to_list() == ["Diwali", "Dussehra", "Holi", "Raksha Bandhan"]
+    by_day = dict(year.select("day", "n").iter_rows())
+    for festival, day, lift, build_up in table.select("festival", "date", "lift", "build_up_days").iter_rows():
+        run_up = [by_day[day - dt.timedelta(days=k)] for k in range(build_up + 1, -2, -1)]
+        assert run_up[0] == ordinary and run_up[-1] == ordinary, festival  # back to normal the day after
+        assert run_up[1:-1] == sorted(run_up[1:-1]) and run_up[-2] > run_up[-3], festival  # rising to the day
+        assert run_up[-2] == pytest.approx(ordinary * (1 + lift), abs=1), festival
+    assert year.row(year["n"].arg_max(), named=True)["day"] == dt.date(2024, 11, 1)  # Diwali, twice a day
+    assert year["n"].mean() == pytest.approx(700, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    "rhythm, message",
+    [
+        (dict(weekend=0), "--weekend 0"),
+        (dict(season=1), "--season 1"),
+        (dict(growth=-1), "--growth -1"),
+        (dict(festivals=-0.5), "--festivals -0.5"),
+    ],
+)
+def test_rhythm_parameters_out_of_range_are_refused(rhythm: dict, message: str) -> None:
+    with pytest.raises(LakehouseError, match=message):
+        Rhythm(**rhythm)
+
+
+def test_years_without_festival_dates_need_festivals_off() -> None:
+    later = dict(start=dt.date(2040, 1, 1), end=dt.date(2040, 1, 31))
+    with pytest.raises(LakehouseError, match="no festival dates for 2040 .* --festivals 0"):
+        PaymentsParams(**later)
+    assert PaymentsParams(**later, rhythm=Rhythm(festivals=0)).volumes(days("2040-01-01", "2040-01-31")).min() > 0
+
+
+def test_a_year_of_bronze_follows_the_rhythm(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "year")
+    params = PaymentsParams(per_day=60, customers=20, seed=3, dirt=PaymentsDirt.parse(None, clean=True))
+    generate(lake, params, workers=2)
+    pattern = lake.bronze_dir("payments", "transactions") / "*" / "*.csv"
+    counts = duckdb.sql(
+        f"select date as day, count(*) as n from read_csv('{pattern}', hive_partitioning = true) group by all"
+    ).pl().sort("day")  # fmt: skip
+    assert counts["n"].to_list() == params.volumes(counts["day"].to_numpy()).tolist()
+    assert counts["n"].mean() == pytest.approx(60, abs=0.5)  # --per-day: the mean over the base year, 2024
+    weekly = counts.group_by(weekend=pl.col("day").dt.weekday() >= 6).agg(pl.col("n").mean())
+    ratio = dict(weekly.iter_rows())
+    assert ratio[True] / ratio[False] == pytest.approx(0.75, rel=0.05)
+    monthly = counts.group_by(pl.col("day").dt.month().alias("month")).agg(pl.col("n").mean()).sort("month")["n"]
+    assert monthly.arg_max() == 9 and monthly.arg_min() == 4  # October (Dussehra, Diwali's run-up), May
+    assert monthly[11] > monthly[0]  # growth
+    assert counts.row(counts["n"].arg_max(), named=True)["day"] == dt.date(2024, 11, 1)
+    day = day_transactions(params, dt.date(2024, 11, 1))
+    assert len(day) == counts.filter(pl.col("day") == dt.date(2024, 11, 1))["n"].item()
 
 
 def test_bronze_is_hive_partitioned_by_date(payments_lake: Lake) -> None:

@@ -1,8 +1,9 @@
 """The payments generator (Batch Analytics Platform): customers, cities, channels and daily transactions.
 
 Transactions go to Hive-style daily folders, `transactions/date=YYYY-MM-DD/transactions.csv`, so DuckDB, Spark and
-BI tools read the day as a column. A day's transactions are a pure function of the seed and the day, so any
-day can be generated (or generated again) alone, and the output does not depend on the number of workers.
+BI tools read the day as a column. A day's transactions are a pure function of the seed, the parameters and the
+day, so any day can be generated (or generated again) alone, and the output does not depend on the number of
+workers. How many there are follows the day's rhythm (`rhythm.py`): week, season, growth and festivals.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from faker import Faker
 from contracts.payments import silver
 from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import DirtRates, choose_malformed, clean_file, duplicate, render, tag, untagged
+from generators.payments.rhythm import Rhythm
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 
@@ -58,21 +60,28 @@ class PaymentsDirt(DirtRates):
 class PaymentsParams:
     start: dt.date = dt.date(2024, 1, 1)
     end: dt.date = dt.date(2024, 12, 31)  # inclusive
-    per_day: int = 500
+    per_day: int = 500  # on average over the rhythm's base year
     customers: int = 1_000
     seed: int = 42
     scale: float = 1.0  # factor on per_day
     dirt: PaymentsDirt = field(default_factory=PaymentsDirt)
+    rhythm: Rhythm = field(default_factory=Rhythm)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise LakehouseError(f"--end {self.end} is before --start {self.start}")
         if self.transactions_per_day < 1 or self.customers < 1:
             raise LakehouseError("--per-day times --scale, and --customers, must be at least 1")
+        self.rhythm.require_years(self.start.year, self.end.year)
 
     @property
     def transactions_per_day(self) -> int:
+        """The mean number of transactions a day over the rhythm's base year."""
         return round(self.per_day * self.scale)
+
+    def volumes(self, days: np.ndarray) -> np.ndarray:
+        """How many transactions each of `days` (datetime64[D]) has."""
+        return self.rhythm.volumes(self.per_day * self.scale, days)
 
     def days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -162,7 +171,7 @@ def _write_days(task: _Task) -> list[tuple[bool, int]]:
 def day_transactions(params: PaymentsParams, day: dt.date) -> pl.DataFrame:
     """One day's transactions, in time order, as the seed describes them: 4 channels, about 90 % success."""
     rng = rng_for(params.seed, "payments", day.isoformat())
-    n = params.transactions_per_day
+    n = int(params.volumes(np.array([day], dtype="datetime64[D]"))[0])
     people = customers(params)
     names = list(CHANNELS)
     channel = rng.choice(len(names), n, p=[CHANNELS[c][2] for c in names])
