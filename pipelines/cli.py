@@ -223,6 +223,9 @@ def _dashboard(args: argparse.Namespace) -> int:
     lake = _lake(args)
     if not lake.catalog.exists():
         raise LakehouseError(f"no catalog at {lake.catalog}; run `lakehouse generate payments` and `lakehouse run`")
+    from pipelines.catalog import ensure_current
+
+    ensure_current(lake)  # a copied or moved lake's catalog is repaired before the dashboard reads it
     app = Path(__file__).parent / "dashboard" / "app.py"
     streamlit = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1"]
     options = ["--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
