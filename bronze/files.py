@@ -21,9 +21,12 @@ BATCH_FILES = 64  # several batches, so that threads share the work
 @dataclass(frozen=True)
 class BronzeFile:
     path: Path
-    rel: str  # path relative to the bronze root, e.g. meters/readings/readings_2024-01_b000.csv
+    # path relative to the bronze root, e.g. meters/readings/readings_2024-01_b000.csv; bytes of a name that are
+    # not UTF-8 are shown as \xNN escapes (and the file refused: see `name_ok`)
+    rel: str
     bytes: int
     mtime_ns: int
+    name_ok: bool = True  # the name is valid UTF-8, so that it can be stored and shown as it is
 
 
 def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("csv",)) -> list[BronzeFile]:
@@ -48,7 +51,9 @@ def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("cs
                 if entry.name[0] in "._" or not entry.name.lower().endswith(suffixes) or not entry.is_file():
                     continue
                 stat = entry.stat()
-                found.append(BronzeFile(Path(entry.path), f"{base}/{entry.name}", stat.st_size, stat.st_mtime_ns))
+                rel = f"{base}/{entry.name}"
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                found.append(BronzeFile(Path(entry.path), shown, stat.st_size, stat.st_mtime_ns, shown == rel))
     return sorted(found, key=lambda f: f.rel)
 
 
@@ -58,6 +63,11 @@ def sha256_of(path: Path) -> str:
         while block := handle.read(16 * 1024 * 1024):
             digest.update(block)
     return digest.hexdigest()
+
+
+def is_unchanged(file: BronzeFile, facts: Mapping[str, Any]) -> bool:
+    """The file is the one ingested (by size and time, else by hash)."""
+    return (file.bytes, file.mtime_ns) == (facts["bytes"], facts["mtime_ns"]) or sha256_of(file.path) == facts["sha256"]
 
 
 class BronzeChangedError(LakehouseError):
@@ -74,12 +84,8 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
     altered = {}
     for rel, facts in ingested.items():
         file = present.get(rel)
-        if file is None:
-            altered[rel] = False
-        elif (file.bytes, file.mtime_ns) != (facts["bytes"], facts["mtime_ns"]) and sha256_of(file.path) != facts[
-            "sha256"
-        ]:
-            altered[rel] = True
+        if file is None or not is_unchanged(file, facts):
+            altered[rel] = file is not None
     if not altered:
         return
     first, exists = next(iter(altered.items()))
@@ -94,14 +100,15 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
 
 
 def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:
-    """Each large file alone; small ones together, CSV files with CSV files and workbooks with workbooks (up to
-    BATCH_FILES and BATCH_BYTES a batch), in path order within each."""
-    batches: list[list[BronzeFile]] = []
+    """Each large file alone, and each file whose name is not UTF-8; small ones together, CSV files with CSV files
+    and workbooks with workbooks (up to BATCH_FILES and BATCH_BYTES a batch), in path order within each."""
+    batches: list[list[BronzeFile]] = [[f] for f in files if not f.name_ok]
     for kind in (".csv", ".xlsx"):
         size = 0
-        for file in sorted((f for f in files if f.rel.lower().endswith(kind)), key=lambda f: f.rel):
+        named = (f for f in files if f.name_ok and f.rel.lower().endswith(kind))
+        for file in sorted(named, key=lambda f: f.rel):
             last = batches[-1] if batches and batches[-1][0].rel.lower().endswith(kind) else None
-            joins = file.bytes <= SMALL_FILE_BYTES and last and last[0].bytes <= SMALL_FILE_BYTES
+            joins = file.bytes <= SMALL_FILE_BYTES and last and last[0].bytes <= SMALL_FILE_BYTES and last[0].name_ok
             if not joins or len(last) >= BATCH_FILES or size + file.bytes > BATCH_BYTES:
                 batches.append([])
                 size = 0

@@ -35,6 +35,15 @@ LINE = SOURCE_LINE
 RAW = "_raw_line"
 ERROR = "_structure_error"
 FILE_INDEX = "_file_index"  # which of the files read together a record comes from
+FILE_REFUSED = "file:encoding"  # a file refused whole, as one record (see `refusal`)
+FILE_NAME = "file:name"  # a file whose name is not UTF-8, refused whole
+# byte order marks of UTF-32 and UTF-16 (UTF-32 LE's first: it begins with UTF-16 LE's)
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 FIELD_COUNT = "row:field_count"  # a line split cleanly into the wrong number of fields: it keeps them by position
 
 
@@ -47,6 +56,7 @@ class FileFacts:
     rows: int = 0
     header: list[str] = field(default_factory=list)
     header_ok: bool = False  # the header names exactly the contract's columns
+    refused: str | None = None  # why the file was refused whole (one record says so), if it was
 
 
 class BronzeReader:
@@ -73,16 +83,26 @@ class BronzeReader:
             self.facts.bytes += len(block)
             final = not block
             data = carry + block
+            if next_line == 1 and (reason := refusal(data)):  # refused whole: hashed, not read
+                while block := with_retries(lambda: self._read_block(self.facts.bytes), f"reading {self.path}"):
+                    digest.update(block)
+                    self.facts.bytes += len(block)
+                yield refused(reason, self.columns)
+                self.facts.refused = reason
+                next_line = 3  # the facts count its one record
+                break
+            ends = line_ends(data)
             if not final:
-                cut = data.rfind(b"\n") + 1
+                ends = ends[(ends < len(data)) | (data[-1:] != b"\r")]  # a CR ending the block may precede its LF
+                cut = int(ends[-1]) if len(ends) else 0
                 data, carry = data[:cut], data[cut:]
                 if not data:
                     continue
-            lines, undecodable = split_lines(data, final)
+            lines, undecodable = split_lines(data, final, ends)
             if next_line == 1 and len(lines):
                 self.facts.header, self._positions = read_header(lines[0], self.columns)
                 self.facts.header_ok = self._positions is not None
-                data = data[data.find(b"\n") + 1 :] if len(lines) > 1 else b""
+                data = data[int(ends[0]) :] if len(lines) > 1 else b""
                 lines, undecodable, next_line = lines.slice(1), undecodable[1:], 2
             if len(lines):
                 numbers = np.arange(next_line, next_line + len(lines), dtype=np.int64)
@@ -102,8 +122,28 @@ class BronzeReader:
 
 def read_header(line: str, columns: Sequence[str]) -> tuple[list[str], list[int] | None]:
     """The header's names, and the position of each contract column in it (None if the names do not match)."""
-    names = next(csv.reader([_strip_terminator(line).removeprefix(BOM)]), [])
+    try:
+        names = next(csv.reader([_strip_terminator(line).removeprefix(BOM)]), [])
+    except csv.Error:  # e.g. a stray carriage return inside it: no header we know
+        return [], None
     return names, header_positions(names, columns)
+
+
+def refusal(head: bytes) -> str | None:
+    """Why a file is refused whole, judged by its first bytes: text in UTF-16 or UTF-32 (what Excel's "Unicode
+    text" saves) is not the UTF-8 CSV producers agreed to send, and read as such every line would be garbage."""
+    for bom, encoding in _WIDE_BOMS:
+        if head.startswith(bom):
+            return f'the file is {encoding} text (as Excel\'s "Unicode text" saves it); save it as "CSV UTF-8"'
+    return None
+
+
+def refused(reason: str, columns: Sequence[str], error: str = FILE_REFUSED) -> pl.DataFrame:
+    """The one record of a file refused whole (`file:encoding`, ...), at line 1, its reason as its raw text."""
+    return pl.DataFrame(
+        {LINE: [1], RAW: [reason], ERROR: [error], **{c: [None] for c in columns}},
+        schema={LINE: pl.Int64, RAW: pl.String, ERROR: pl.String, **dict.fromkeys(columns, pl.String)},
+    )
 
 
 def header_positions(names: Sequence[str], columns: Sequence[str]) -> list[int] | None:
@@ -131,18 +171,22 @@ def read_small_files(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.
     """
     facts: list[FileFacts] = []
     bodies: dict[tuple[int, ...] | None, list[tuple[int, bytes]]] = {}  # by header layout
+    frames = []
     for index, path in enumerate(paths):
         blob = with_retries(lambda path=path: _read_whole(path), f"reading {path}")
-        cut = blob.find(b"\n") + 1 or len(blob)
+        digest = hashlib.sha256(blob).hexdigest()
+        if reason := refusal(blob):
+            facts.append(FileFacts(digest, len(blob), 1, refused=reason))
+            frames.append(refused(reason, columns).with_columns(pl.lit(index, pl.UInt32).alias(FILE_INDEX)))
+            continue
+        ends = line_ends(blob)
+        cut = int(ends[0]) if len(ends) else len(blob)
         body = blob[cut:]
-        if body and not body.endswith(b"\n"):
+        if body and not body.endswith((b"\n", b"\r")):
             body += b"\n"
         header, positions = read_header(blob[:cut].decode("utf-8", errors="replace"), columns)
-        facts.append(
-            FileFacts(hashlib.sha256(blob).hexdigest(), len(blob), body.count(b"\n"), header, positions is not None)
-        )
+        facts.append(FileFacts(digest, len(blob), len(line_ends(body)), header, positions is not None))
         bodies.setdefault(None if positions is None else tuple(positions), []).append((index, body))
-    frames = []
     for positions, parts in bodies.items():
         data = b"".join(body for _, body in parts)
         if not data:
@@ -181,7 +225,7 @@ def records(
         )
     width = len(positions)
     raw = pl.col(RAW)
-    blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n"])
+    blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n", "\r"])
     quoted = raw.str.contains('"', literal=True)
     fields_fit = (  # exactly `width` fields: counted commas, or for quoted lines the strict field pattern
         pl.when(quoted)
@@ -245,7 +289,7 @@ def _split_other(
     unquoted = (
         pl.when(element.str.starts_with('"'))
         .then(element.str.slice(1, element.str.len_chars() - 2).str.replace_all('""', '"', literal=True))
-        .otherwise(element)
+        .otherwise(pl.when(element != "").then(element))  # an empty field is null, as polars' parser gives it
     )
     tokens = pl.col("_tokens")
     error = (
@@ -282,17 +326,26 @@ def strip_terminators(raw: pl.Expr) -> pl.Expr:
     return raw.str.strip_suffix("\n").str.strip_suffix("\r")
 
 
-def split_lines(data: bytes, final: bool) -> tuple[pl.Series, np.ndarray]:
-    """Cut bytes at newlines into a string Series without copying; each line keeps its terminator.
+def line_ends(data: bytes) -> np.ndarray:
+    """The offset just past each line terminator: LF, CRLF, or a CR alone (as old Mac files end lines)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    lf = arr == 10
+    lone_cr = arr == 13
+    lone_cr[:-1] &= ~lf[1:]
+    return np.flatnonzero(lf | lone_cr) + 1
+
+
+def split_lines(data: bytes, final: bool, ends: np.ndarray | None = None) -> tuple[pl.Series, np.ndarray]:
+    """Cut bytes at line ends (`ends`, else found) into a string Series without copying; each line keeps its
+    terminator. A last line without one ends the data when `final`.
 
     Also returns which lines are not valid UTF-8: those are decoded with replacement characters, so that they
     can be quarantined with their (nearly) raw text.
     """
     if not data:
         return pl.Series(RAW, [], pl.String), np.zeros(0, dtype=bool)
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10) + 1
-    if final and arr[-1] != 10:
+    ends = line_ends(data) if ends is None else ends
+    if final and (not len(ends) or ends[-1] != len(data)):
         ends = np.append(ends, len(data))
     offsets = np.concatenate(([0], ends)).astype(np.int64)
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]

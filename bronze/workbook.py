@@ -52,7 +52,8 @@ def read_workbook(path: Path, columns: Sequence[str]) -> tuple[pl.DataFrame, Fil
         sheets = [_sheet_records(reader, name, columns, facts) for name in reader.sheet_names]
     except fastexcel.FastExcelError as error:
         reason = str(error).splitlines()[0]
-        sheets = [_record(pl.DataFrame({LINE: [1], RAW: [f"unreadable workbook: {reason}"]}), None, "file:unreadable")]
+        facts.refused = f"unreadable workbook: {reason}"
+        sheets = [_record(pl.DataFrame({LINE: [1], RAW: [facts.refused]}), None, "file:unreadable")]
         facts.header_ok = False
     records = pl.concat([_with_columns(s, columns) for s in sheets]) if sheets else _with_columns(_empty(), columns)
     facts.rows = len(records)

@@ -57,16 +57,16 @@ class DataType:
 STRING = DataType("string", pl.String(), "VARCHAR", None)
 INT = DataType("int", pl.Int64(), "BIGINT", None)  # polars' cast accepts only [+-]digits that fit
 FLOAT = DataType("float", pl.Float64(), "DOUBLE", None)  # likewise decimal syntax, plus inf/nan: rejected below
-DATE = DataType("date", pl.Date(), "DATE", r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d")
+DATE = DataType("date", pl.Date(), "DATE", r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d")
 TIMESTAMP = DataType(
-    "timestamp", pl.Datetime("us"), "TIMESTAMP", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$", "%Y-%m-%d %H:%M:%S"
+    "timestamp", pl.Datetime("us"), "TIMESTAMP", r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"
 )
 # Exchange ticks: exactly three decimals of a second, as feeds write them
 TIMESTAMP_MS = DataType(
     "timestamp(ms)",
     pl.Datetime("us"),
     "TIMESTAMP",
-    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{3}$",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$",
     "%Y-%m-%d %H:%M:%S%.3f",
 )
 # PostgreSQL's `integer`: ASCII digits only, with an optional sign
@@ -82,7 +82,7 @@ def decimal(precision: int, scale: int) -> DataType:
         f"decimal({precision},{scale})",
         pl.Decimal(precision, scale),
         f"DECIMAL({precision},{scale})",
-        rf"^[+-]?\d{{1,{whole}}}(\.\d{{1,{scale}}})?$",
+        rf"^[+-]?[0-9]{{1,{whole}}}(\.[0-9]{{1,{scale}}})?$",
     )
 
 

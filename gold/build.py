@@ -75,7 +75,12 @@ class GoldBuilder:
         if failures:
             self._discard(model, version_dir, previous)
             found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
-            raise CheckFailedError(f"{model.name} failed its checks: {found}; the previous version stays published")
+            raise CheckFailedError(
+                f"{model.name} failed its checks: {found}; the previous version stays published, the models that do "
+                f"not read it are built, and the next run tries it again. The rows come from {', '.join(model.reads)}: "
+                "find them with `lakehouse sql`, then fix their bronze (a corrected file is read again by `lakehouse "
+                f"run --domain {model.table.domain} --date DAY` in a day folder, else with --full-refresh)"
+            )
         rows = sum(p["rows"] for p in partitions.values())
         seconds = round(time.monotonic() - started, 3)
         store.publish(

@@ -58,7 +58,7 @@ def datetime(text: str) -> dt.datetime:
 
 def interval(text: str) -> float:
     """Seconds between refresh cycles: '5m' -> 300.0; also '30s', '1h' or plain seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smh]?)\s*", text)
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive interval such as 30s, 5m or 1h")
     return float(match.group(1)) * _SECONDS[match.group(2) or "s"]

@@ -27,7 +27,7 @@ KEEP_DAYS = 30
 RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 # `<run-id>.json`, `<run-id>.jsonl` or `<kind>-<run-id>.jsonl`; any other file (the refresh journal, the SQL shell's
 # history) is not a run's
-_RUN_FILE = re.compile(r"(?:(?P<kind>[a-z_]+)-)?(?P<run_id>\d{8}T\d{12}Z)\.(?P<suffix>jsonl?)")
+_RUN_FILE = re.compile(r"(?:(?P<kind>[a-z_]+)-)?(?P<run_id>[0-9]{8}T[0-9]{12}Z)\.(?P<suffix>jsonl?)")
 
 
 def prune(lake: Lake, now: dt.datetime | None = None) -> int:

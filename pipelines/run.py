@@ -200,7 +200,15 @@ def _silver_entry(result: SilverResult) -> dict[str, Any]:
 def _log_silver(result: SilverResult) -> None:
     name = result.table.qualified_name
     for facts in result.inputs:
-        if not facts["header_ok"]:
+        if facts.get("refused"):
+            logs.event(
+                "file_refused",
+                f"warning: {facts['file']} is refused whole ({facts['refused']}); it is in the quarantine of {name}, "
+                "and is read again if it is replaced",
+                logging.WARNING,
+                file=facts["file"],
+            )
+        elif not facts["header_ok"]:
             logs.event(
                 "bad_header",
                 f"warning: {facts['file']} does not have the header of {name}; all its "

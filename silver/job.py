@@ -27,8 +27,18 @@ from typing import Any
 
 import polars as pl
 
-from bronze.files import BronzeFile, batches_of, check_unchanged, discover
-from bronze.reader import ERROR, FILE_INDEX, RAW, BronzeReader, read_small_files, strip_terminators
+from bronze.files import BronzeFile, batches_of, check_unchanged, discover, is_unchanged, sha256_of
+from bronze.reader import (
+    ERROR,
+    FILE_INDEX,
+    FILE_NAME,
+    RAW,
+    BronzeReader,
+    FileFacts,
+    read_small_files,
+    refused,
+    strip_terminators,
+)
 from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
 from pipelines.errors import ConservationError
@@ -113,10 +123,18 @@ class SilverJob:
         ingested = dict(self.previous["files"]) if self.previous else {}
         self.redo = {rel for rel in present if self.reprocess and f"={self.reprocess}/" in rel}
         ingested = {rel: facts for rel, facts in ingested.items() if rel not in self.redo}
+        # A file refused whole loaded nothing: it may be replaced (read again) or removed (forgotten).
+        withdrawn = [
+            rel for rel, facts in ingested.items()
+            if facts.get("refused") and (rel not in present or not is_unchanged(present[rel], facts))
+        ]  # fmt: skip
+        for rel in withdrawn:
+            del ingested[rel]
+            self.released[q.part_name(self.table, rel)].append(q.whole_file(self.table, rel))
         check_unchanged(ingested, present)
         new_files = [f for rel, f in present.items() if rel not in ingested]
         parents_changed = self.previous is not None and self.previous["parent_versions"] != self.parent_versions
-        if self.previous is not None and not new_files and not parents_changed:
+        if self.previous is not None and not new_files and not parents_changed and not withdrawn:
             return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
 
         self.version_dir = self.store.new_version(self.run_id)
@@ -177,7 +195,11 @@ class SilverJob:
         """Read a batch of files (one large CSV file a chunk at a time, many small ones parsed together, or
         workbooks) and stage their rows."""
         name = q.file_key(files[0].rel)
-        if len(files) == 1 and not is_workbook(files[0].path):
+        if not files[0].name_ok:  # batched alone (see batches_of): its name cannot be stored as it is
+            reason = "the file name is not valid UTF-8 (shown with \\x escapes); rename it"
+            self._check(q.traced(self.table, refused(reason, self.columns, FILE_NAME), files[0].rel), name)
+            facts = [FileFacts(sha256_of(files[0].path), files[0].bytes, 1, refused=reason)]
+        elif len(files) == 1 and not is_workbook(files[0].path):
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
                 self._check(q.traced(self.table, raw, files[0].rel), f"{name}-{next(self.stage_count)}")
@@ -196,6 +218,7 @@ class SilverJob:
                 "mtime_ns": file.mtime_ns,
                 "header_ok": read.header_ok or read.rows == 0,
                 "ingested_by": self.run_id,
+                **({"refused": read.refused} if read.refused else {}),
             }
             for file, read in zip(files, facts)
         ]

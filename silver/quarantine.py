@@ -44,6 +44,15 @@ def traced(table: Table, records: pl.DataFrame, source_file: str | pl.Series) ->
     return records.with_columns(pl.lit(source_file).alias(FILE), *[pl.lit(None, pl.String).alias(SHEET)] * sheet)
 
 
+def whole_file(table: Table, source_file: str) -> pl.DataFrame:
+    """The lineage of the one record of a file refused whole (its line 1)."""
+    return (
+        pl.DataFrame({FILE: [source_file], LINE: [1]})
+        .with_columns(*[pl.lit(None, pl.String).alias(SHEET)] * (SHEET in lineage(table)))
+        .select(pl.col(c).cast(t) for c, t in lineage_schema(table).items())
+    )
+
+
 def location(table: Table) -> pl.Expr:
     """Where a row came from, as text: `file:line`, or `file[sheet]:line` for a workbook row."""
     sheet = [pl.lit("[") + pl.col(SHEET) + pl.lit("]")] if SHEET in lineage(table) else []

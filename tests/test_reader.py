@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +66,29 @@ def test_malformed_lines_are_records_with_their_error(tmp_path: Path) -> None:
     assert rows.select(strip_terminators(pl.col(RAW)))[RAW].to_list()[:2] == ["1,2", "1,2,3,4"]
 
 
+def test_old_mac_line_ends_are_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b,c\r1,2,3\r4,5,6\r\r7,8")
+    rows, reader = read(path, chunk_bytes=4)
+    assert reader.facts.header_ok and reader.facts.rows == 4
+    assert rows.select("a", "b", "c").rows() == [("1", "2", "3"), ("4", "5", "6"), (None, None, None), ("7", "8", None)]
+    assert rows[ERROR].to_list() == [None, None, "row:blank", "row:field_count"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_utf16_and_utf32_files_are_refused_whole_with_a_reason(tmp_path: Path, encoding: str) -> None:
+    """What Excel's "Unicode text" saves: one record, file:encoding, saying how to save it instead."""
+    path = tmp_path / "x.csv"
+    text = "a,b,c\r\n1,2,3\r\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding.removesuffix("-be") + ("-be" if "be" in encoding else "-le")))
+    (alone, reader), (together, [facts]) = read(path), read_small_files([path], COLUMNS)
+    assert reader.facts == facts
+    for rows in (alone, together):
+        assert rows[ERROR].to_list() == ["file:encoding"] and rows[LINE].to_list() == [1]
+        assert "UTF-" in rows[RAW][0] and "CSV UTF-8" in rows[RAW][0]
+        assert facts.rows == 1 and facts.bytes == path.stat().st_size and len(facts.sha256) == 64
+
+
 def test_columns_are_matched_by_header_name_in_any_order(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("C, B ,a\n3,2,1\n")
@@ -104,30 +129,43 @@ def test_real_files_written_elsewhere(tmp_path: Path) -> None:
 line_text = st.text(alphabet=st.sampled_from(list('ab,"x ')), max_size=12)
 
 
+line_end = st.sampled_from(["\n", "\r\n", "\r"])
+
+
 @settings(max_examples=200, deadline=None)
-@given(lines=st.lists(line_text, max_size=30), chunk=st.integers(min_value=1, max_value=64))
-def test_every_line_becomes_exactly_one_record(lines: list[str], chunk: int) -> None:
-    """Whatever the lines hold and however the file is chunked: one record per line, numbered in order, and
-    a record without error holds exactly what Python's csv module reads from that line."""
+@given(
+    lines=st.lists(st.tuples(line_text, line_end), max_size=30),
+    header_end=line_end,
+    chunk=st.integers(min_value=1, max_value=64),
+)
+def test_every_line_becomes_exactly_one_record(lines: list[tuple[str, str]], header_end: str, chunk: int) -> None:
+    """Whatever the lines hold, whatever ends them (LF, CRLF or a lone CR, as old Mac files do) and however the
+    file is chunked: one record per line, numbered in order, and a record without error holds exactly what
+    Python's csv module reads from that line."""
+    text = "a,b,c" + header_end + "".join(line + end for line, end in lines)
+    expected = re.split(r"\r\n|\r|\n", text)[1:-1]  # a CR then an empty line's LF is one CRLF, as anywhere
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "x.csv"
-        path.write_text("a,b,c\n" + "".join(line + "\n" for line in lines))
+        path.write_bytes(text.encode())
         rows, reader = read(path, chunk_bytes=chunk)
-    assert reader.facts.rows == len(lines)
-    assert rows[LINE].to_list() == list(range(2, len(lines) + 2))
-    for line, record in zip(lines, rows.iter_rows(named=True)):
+    assert reader.facts.header_ok
+    assert reader.facts.rows == len(expected)
+    assert rows[LINE].to_list() == list(range(2, len(expected) + 2))
+    for line, record in zip(expected, rows.iter_rows(named=True)):
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
 
 
-file_body = st.lists(line_text, max_size=8).map(lambda lines: "".join(line + "\n" for line in lines))
+file_body = st.lists(st.tuples(line_text, line_end), max_size=8).map(lambda lines: "".join(a + b for a, b in lines))
 
 
 @settings(max_examples=100, deadline=None)
 @given(
     files=st.lists(
-        st.tuples(st.sampled_from(["a,b,c\n", "c,b,a\r\n", "a,b,z\n", "", "a,b,c"]), file_body, st.booleans()),
+        st.tuples(
+            st.sampled_from(["a,b,c\n", "c,b,a\r\n", "a,b,c\r", "a,b,z\n", "", "a,b,c"]), file_body, st.booleans()
+        ),
         min_size=1,
         max_size=6,
     )

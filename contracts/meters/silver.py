@@ -42,7 +42,7 @@ tariffs = _silver(
     "tariffs",
     "One NEPRA tariff schedule: fixed charges and tax rates applied to a bill (reference data).",
     [
-        Column("tariff_code", STRING, "Tariff schedule code, e.g. A-1.", pattern=r"^[A-Z](-\d)?$"),
+        Column("tariff_code", STRING, "Tariff schedule code, e.g. A-1.", pattern=r"^[A-Z](-[0-9])?$"),
         Column("description", STRING, "What the tariff covers."),
         Column("fixed_charge", MONEY, "Fixed charge per bill, PKR.", min=0),
         Column("tv_fee", MONEY, "PTV licence fee per bill, PKR.", min=0),
@@ -71,7 +71,7 @@ consumer_types = _silver(
     "consumer_types",
     "One consumer type (connection category) and the tariff it is billed under (reference data).",
     [
-        Column("consumer_type_code", STRING, "Consumer type code, e.g. RES-03.", pattern=r"^[A-Z]{2,3}-\d{2}$"),
+        Column("consumer_type_code", STRING, "Consumer type code, e.g. RES-03.", pattern=r"^[A-Z]{2,3}-[0-9]{2}$"),
         Column("description", STRING, "What kind of connection this is."),
         Column(
             "category",
@@ -101,7 +101,7 @@ meters = _silver(
     "meters",
     "One electricity meter (a customer connection) with its location, type and sanctioned load.",
     [
-        Column("meter_id", STRING, "Meter reference number.", pattern=r"^[A-Z]{2,8}-\d{4,10}$"),
+        Column("meter_id", STRING, "Meter reference number.", pattern=r"^[A-Z]{2,8}-[0-9]{4,10}$"),
         Column("customer_name", STRING, "Name on the connection."),
         Column("address", STRING, "Premises address."),
         Column("district", STRING, "District of the premises.", allowed=DISTRICTS, normalize=True),

@@ -43,7 +43,7 @@ customers = _silver(
     "customers",
     "One customer with the segment it belongs to and its home city.",
     [
-        Column("customer_id", STRING, "Customer id, C and five digits.", pattern=r"^C\d{5}$"),
+        Column("customer_id", STRING, "Customer id, C and five digits.", pattern=r"^C[0-9]{5}$"),
         Column("customer_name", STRING, "Name."),
         Column("segment", STRING, "Customer segment.", allowed=SEGMENTS, normalize=True),
         Column("home_city", STRING, "City the customer lives in."),
@@ -56,7 +56,7 @@ transactions = _silver(
     "transactions",
     "One payment transaction, enriched with the channel's fee, a processing-delay bucket and the revenue.",
     [
-        Column("transaction_id", STRING, "T, the day as YYYYMMDD, five digits.", pattern=r"^T\d{13}$"),
+        Column("transaction_id", STRING, "T, the day as YYYYMMDD, five digits.", pattern=r"^T[0-9]{13}$"),
         Column("transaction_ts", TIMESTAMP, "When the customer paid."),
         Column("customer_id", STRING, "Paying customer."),
         Column("city", STRING, "City the payment was made in."),

@@ -51,7 +51,7 @@ file_invalid_rows = _gold(
     "short error each, for every file, current or replaced. Blank lines are no records and are not listed.",
     [
         Column("source_file", STRING, "The file."),
-        Column("source_line", INT, "The row's line in it (the header is line 1).", min=2),
+        Column("source_line", INT, "The row's line in it (the header is line 1; a file refused whole: 1).", min=1),
         *_of(silver.agency_files, "agency_id", "agency_table"),
         Column("raw_row", STRING, "The row as written."),
         Column("failed_columns", TEXT_LIST, "Every failing column; 'row' when the row itself is malformed."),

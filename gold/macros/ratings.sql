@@ -6,8 +6,8 @@ create or replace macro rating_rule_column(rule) as
         when rule like 'row:%' or rule like 'file:%' then 'row'
         else split_part(rule, ':', 1)
     end;
--- A short error for a failed rule, as the audit table shows it.
-create or replace macro rating_rule_error(rule, duplicate_of) as
+-- A short error for a failed rule of its kind ('customer_number:type' -> not an integer).
+create or replace macro rating_rule_kind_error(rule, duplicate_of) as
     case split_part(rule, ':', 2)
         when 'type' then 'not an integer'
         when 'range' then 'out of the integer range'
@@ -19,6 +19,13 @@ create or replace macro rating_rule_error(rule, duplicate_of) as
         when 'header' then 'the file''s header is not the four columns'
         when 'duplicate' then 'customer already on line ' || split_part(duplicate_of, ':', -1)
         else rule
+    end;
+-- A short error for a failed rule, as the audit table shows it.
+create or replace macro rating_rule_error(rule, duplicate_of) as
+    case rule
+        when 'file:encoding' then 'UTF-16 or UTF-32 text: save it as CSV UTF-8'
+        when 'file:name' then 'the file name is not UTF-8: rename it'
+        else rating_rule_kind_error(rule, duplicate_of)
     end;
 -- part / whole x 100, rounded half up to 2 places in exact integer arithmetic; 0.00 when whole is 0.
 create or replace macro half_up_percent(part, whole) as

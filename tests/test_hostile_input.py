@@ -1,0 +1,66 @@
+"""Input that used to crash or wedge a run: lone-CR line ends, UTF-16 text, file names that are not UTF-8. Each
+gives records or a file refused whole, never a traceback, and a refused file can be replaced or removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.lake import Lake
+from tests.conftest import gold, quarantine, run_ratings
+
+HEADER = "customer_number,customer_rating,customer_rating_limit,customer_status"
+
+
+def folder(lake: Lake) -> Path:
+    path = lake.bronze / "ratings" / "agency_files"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def refusals(lake: Lake) -> list[tuple[str, int, list[str]]]:
+    rows = quarantine(lake, "customer_ratings_history", "ratings").sort("_source_file")
+    return rows.select(pl.col("_source_file").str.split("/").list.last(), "_source_line", "failed_rules").rows()
+
+
+def test_refused_files_are_recorded_and_can_be_replaced_or_removed(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    bronze = folder(lake)
+    (bronze / "Agency A 20250513.csv").write_bytes(f"{HEADER}\r1,2,3,low\r4,5,6,high\r".encode())  # old Mac
+    (bronze / "Agency B 20250513.csv").write_bytes(f"\ufeff{HEADER}\r\n1,2,3,x\r\n".encode("utf-16-le"))
+    latin1 = os.fsencode(bronze) + b"/Agency C caf\xe9 20250513.csv"
+    with open(latin1, "wb") as handle:
+        handle.write(f"{HEADER}\n1,2,3,x\n".encode())
+    manifest = run_ratings(lake)
+    assert manifest.silver["silver_ratings.customer_ratings_history"]["totals"] == {
+        "bronze": 4, "loaded": 2, "quarantined": 2, "duplicates": 0
+    }  # fmt: skip
+    assert refusals(lake) == [
+        ("Agency B 20250513.csv", 1, ["file:encoding"]),
+        ("Agency C caf\\xe9 20250513.csv", 1, ["file:name"]),
+    ]
+    refused = {f["file"].rsplit("/", 1)[1]: f.get("refused") for f in manifest.inputs}
+    assert (
+        "UTF-16" in refused["Agency B 20250513.csv"] and "not valid UTF-8" in refused["Agency C caf\\xe9 20250513.csv"]
+    )
+    assert refused["Agency A 20250513.csv"] is None
+    audit = gold(lake, "file_invalid_rows", "ratings").sort("source_file")
+    assert audit["errors"].to_list() == [
+        ["UTF-16 or UTF-32 text: save it as CSV UTF-8"],
+        ["the file name is not UTF-8: rename it"],
+    ]
+    assert run_ratings(lake).status == "up_to_date"  # refused files are not read again while unchanged
+
+    (bronze / "Agency B 20250513.csv").write_bytes(f"{HEADER}\n7,8,9,x\n".encode())  # saved as CSV UTF-8
+    os.rename(latin1, bronze / "Agency C cafe 20250513.csv")  # renamed
+    manifest = run_ratings(lake)
+    assert manifest.silver["silver_ratings.customer_ratings_history"]["totals"] == {
+        "bronze": 4, "loaded": 4, "quarantined": 0, "duplicates": 0
+    }  # fmt: skip
+    assert refusals(lake) == []
+    report = gold(lake, "agg_customer_rating_report", "ratings").sort("customer")
+    assert report.select("customer", "count_customer_number").rows() == [
+        ("agency_a", 2), ("agency_b", 1), ("agency_c", 1)
+    ]  # fmt: skip
