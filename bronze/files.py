@@ -27,6 +27,7 @@ class BronzeFile:
     bytes: int
     mtime_ns: int
     name_ok: bool = True  # the name is valid UTF-8, so that it can be stored and shown as it is
+    ctime_ns: int = 0  # changes with permissions too: a file refused as unreadable is read again after a chmod
 
 
 def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("csv",)) -> list[BronzeFile]:
@@ -53,7 +54,10 @@ def discover(bronze_root: Path, table_dir: Path, formats: tuple[str, ...] = ("cs
                 stat = entry.stat()
                 rel = f"{base}/{entry.name}"
                 shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                found.append(BronzeFile(Path(entry.path), shown, stat.st_size, stat.st_mtime_ns, shown == rel))
+                file = BronzeFile(
+                    Path(entry.path), shown, stat.st_size, stat.st_mtime_ns, shown == rel, stat.st_ctime_ns
+                )
+                found.append(file)
     return sorted(found, key=lambda f: f.rel)
 
 

@@ -37,6 +37,7 @@ ERROR = "_structure_error"
 FILE_INDEX = "_file_index"  # which of the files read together a record comes from
 FILE_REFUSED = "file:encoding"  # a file refused whole, as one record (see `refusal`)
 FILE_NAME = "file:name"  # a file whose name is not UTF-8, refused whole
+FILE_UNREADABLE = "file:unreadable"  # a file that cannot be read at all (no permission, or no workbook)
 # byte order marks of UTF-32 and UTF-16 (UTF-32 LE's first: it begins with UTF-16 LE's)
 _WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"),
@@ -78,7 +79,14 @@ class BronzeReader:
         carry = b""
         next_line = 1
         while True:
-            block = with_retries(lambda: self._read_block(self.facts.bytes), f"reading {self.path}")
+            try:
+                block = with_retries(lambda: self._read_block(self.facts.bytes), f"reading {self.path}")
+            except PermissionError as error:
+                self.facts.refused = unreadable(error)
+                self.facts.bytes = self.path.stat().st_size
+                yield refused(self.facts.refused, self.columns, FILE_UNREADABLE)
+                next_line = 3  # the facts count its one record
+                break
             digest.update(block)
             self.facts.bytes += len(block)
             final = not block
@@ -114,7 +122,7 @@ class BronzeReader:
         self.facts.rows = max(next_line - 2, 0)
 
     def _read_block(self, offset: int) -> bytes:
-        faults.failed_read()
+        faults.failed_read(self.path)
         with open(self.path, "rb") as handle:
             handle.seek(offset)
             return handle.read(self.chunk_bytes)
@@ -136,6 +144,11 @@ def refusal(head: bytes) -> str | None:
         if head.startswith(bom):
             return f'the file is {encoding} text (as Excel\'s "Unicode text" saves it); save it as "CSV UTF-8"'
     return None
+
+
+def unreadable(error: OSError) -> str:
+    """Why a file the lake may not read is refused."""
+    return f"the file cannot be read ({error.strerror}): give the lake read permission"
 
 
 def refused(reason: str, columns: Sequence[str], error: str = FILE_REFUSED) -> pl.DataFrame:
@@ -173,7 +186,13 @@ def read_small_files(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.
     bodies: dict[tuple[int, ...] | None, list[tuple[int, bytes]]] = {}  # by header layout
     frames = []
     for index, path in enumerate(paths):
-        blob = with_retries(lambda path=path: _read_whole(path), f"reading {path}")
+        try:
+            blob = with_retries(lambda path=path: _read_whole(path), f"reading {path}")
+        except PermissionError as error:
+            facts.append(FileFacts("", path.stat().st_size, 1, refused=unreadable(error)))
+            frame = refused(facts[-1].refused, columns, FILE_UNREADABLE)
+            frames.append(frame.with_columns(pl.lit(index, pl.UInt32).alias(FILE_INDEX)))
+            continue
         digest = hashlib.sha256(blob).hexdigest()
         if reason := refusal(blob):
             facts.append(FileFacts(digest, len(blob), 1, refused=reason))
@@ -205,7 +224,7 @@ def read_small_files(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.
 
 
 def _read_whole(path: Path) -> bytes:
-    faults.failed_read()
+    faults.failed_read(path)
     return path.read_bytes()
 
 

@@ -18,7 +18,18 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from bronze.reader import ERROR, FIELD_COUNT, FILE_INDEX, LINE, RAW, FileFacts, csv_field, header_positions
+from bronze.reader import (
+    ERROR,
+    FIELD_COUNT,
+    FILE_INDEX,
+    FILE_UNREADABLE,
+    LINE,
+    RAW,
+    FileFacts,
+    csv_field,
+    header_positions,
+    unreadable,
+)
 from contracts.schema import SOURCE_SHEET
 from pipelines import faults
 from pipelines.retry import with_retries
@@ -45,7 +56,13 @@ def is_workbook(path: Path | str) -> bool:
 def read_workbook(path: Path, columns: Sequence[str]) -> tuple[pl.DataFrame, FileFacts]:
     """Records of every sheet: sheet, row, the row as a CSV line, a structural error or null, and one text column
     per contract column (matched by the sheet's header, in any order)."""
-    blob = with_retries(lambda: _read_whole(path), f"reading {path}")
+    try:
+        blob = with_retries(lambda: _read_whole(path), f"reading {path}")
+    except PermissionError as error:
+        facts = FileFacts("", path.stat().st_size, 1, refused=unreadable(error))
+        return _with_columns(
+            _record(pl.DataFrame({LINE: [1], RAW: [facts.refused]}), None, FILE_UNREADABLE), columns
+        ), facts
     facts = FileFacts(hashlib.sha256(blob).hexdigest(), len(blob), header_ok=True)
     try:
         reader = fastexcel.read_excel(blob)
@@ -53,7 +70,7 @@ def read_workbook(path: Path, columns: Sequence[str]) -> tuple[pl.DataFrame, Fil
     except fastexcel.FastExcelError as error:
         reason = str(error).splitlines()[0]
         facts.refused = f"unreadable workbook: {reason}"
-        sheets = [_record(pl.DataFrame({LINE: [1], RAW: [facts.refused]}), None, "file:unreadable")]
+        sheets = [_record(pl.DataFrame({LINE: [1], RAW: [facts.refused]}), None, FILE_UNREADABLE)]
         facts.header_ok = False
     records = pl.concat([_with_columns(s, columns) for s in sheets]) if sheets else _with_columns(_empty(), columns)
     facts.rows = len(records)
@@ -69,7 +86,7 @@ def read_workbooks(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.Da
 
 
 def _read_whole(path: Path) -> bytes:
-    faults.failed_read()
+    faults.failed_read(path)
     return path.read_bytes()
 
 

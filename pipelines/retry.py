@@ -1,7 +1,8 @@
 """Retries for what can fail transiently (reading a file on a busy disk or network share), never for bad data.
 
 An action raising OSError is attempted three times in all, 0.2 s then 0.4 s apart; if it still fails it becomes one
-clear LakehouseError naming what failed. Data problems are not OSErrors, so they fail fast (or are quarantined).
+clear LakehouseError naming what failed. A PermissionError is not transient: it is raised at once, for the caller
+to decide (bronze refuses such a file). Data problems are not OSErrors, so they fail fast (or are quarantined).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def with_retries(action: Callable[[], T], what: str) -> T:
     for attempt in range(1, ATTEMPTS):
         try:
             return action()
+        except PermissionError:  # not transient: the caller decides
+            raise
         except OSError as error:
             logs.event(
                 "retry",
@@ -35,6 +38,8 @@ def with_retries(action: Callable[[], T], what: str) -> T:
             delay *= 2
     try:
         return action()
+    except PermissionError:
+        raise
     except OSError as error:
         raise LakehouseError(
             f"{what} failed {ATTEMPTS} times ({error.strerror or error}); check the disk or share, then run again"

@@ -70,7 +70,7 @@ class AgencyFilesJob:
                     "arrived_ns": f["mtime_ns"],
                     "lines": f["rows"],
                     "bytes": f["bytes"],
-                    "sha256": f["sha256"],
+                    "sha256": f["sha256"] or None,
                     "header_ok": f["header_ok"],
                 }
                 for rel, f in ingested.items()

@@ -126,7 +126,10 @@ class SilverJob:
         # A file refused whole loaded nothing: it may be replaced (read again) or removed (forgotten).
         withdrawn = [
             rel for rel, facts in ingested.items()
-            if facts.get("refused") and (rel not in present or not is_unchanged(present[rel], facts))
+            if facts.get("refused") and (
+                rel not in present or not is_unchanged(present[rel], facts)
+                or present[rel].ctime_ns != facts.get("ctime_ns", present[rel].ctime_ns)
+            )
         ]  # fmt: skip
         for rel in withdrawn:
             del ingested[rel]
@@ -218,7 +221,7 @@ class SilverJob:
                 "mtime_ns": file.mtime_ns,
                 "header_ok": read.header_ok or read.rows == 0,
                 "ingested_by": self.run_id,
-                **({"refused": read.refused} if read.refused else {}),
+                **({"refused": read.refused, "ctime_ns": file.ctime_ns} if read.refused else {}),
             }
             for file, read in zip(files, facts)
         ]

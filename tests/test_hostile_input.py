@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from pipelines import faults
 from pipelines.lake import Lake
 from tests.conftest import gold, quarantine, run_ratings
 
@@ -64,3 +66,25 @@ def test_refused_files_are_recorded_and_can_be_replaced_or_removed(tmp_path: Pat
     assert report.select("customer", "count_customer_number").rows() == [
         ("agency_a", 2), ("agency_b", 1), ("agency_c", 1)
     ]  # fmt: skip
+
+
+def test_a_file_the_lake_may_not_read_is_refused_until_its_permissions_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = Lake(tmp_path / "lake")
+    bronze = folder(lake)
+    (bronze / "Agency A 20250513.csv").write_text(f"{HEADER}\n1,2,3,x\n")
+    (bronze / "Agency B 20250513.csv").write_text(f"{HEADER}\n4,5,6,x\n")
+    monkeypatch.setenv(faults.DENY_READS_ENV, "Agency B")  # as EACCES would (the suite runs as root)
+    manifest = run_ratings(lake)
+    assert refusals(lake) == [("Agency B 20250513.csv", 1, ["file:unreadable"])]
+    assert (
+        "give the lake read permission"
+        in {f["file"]: f.get("refused") for f in manifest.inputs}["ratings/agency_files/Agency B 20250513.csv"]
+    )
+    assert run_ratings(lake).status == "up_to_date"  # not retried while nothing changed
+    monkeypatch.delenv(faults.DENY_READS_ENV)
+    os.chmod(bronze / "Agency B 20250513.csv", 0o644)  # the permissions fixed: its ctime moves
+    run_ratings(lake)
+    assert refusals(lake) == []
+    assert gold(lake, "customer_ratings", "ratings")["customer_number"].sort().to_list() == [1, 4]
