@@ -59,7 +59,11 @@ INT = DataType("int", pl.Int64(), "BIGINT", None)  # polars' cast accepts only [
 FLOAT = DataType("float", pl.Float64(), "DOUBLE", None)  # likewise decimal syntax, plus inf/nan: rejected below
 DATE = DataType("date", pl.Date(), "DATE", r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d")
 TIMESTAMP = DataType(
-    "timestamp", pl.Datetime("us"), "TIMESTAMP", r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"
+    "timestamp",
+    pl.Datetime("us"),
+    "TIMESTAMP",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$",
+    "%Y-%m-%d %H:%M:%S",
 )
 # Exchange ticks: exactly three decimals of a second, as feeds write them
 TIMESTAMP_MS = DataType(
