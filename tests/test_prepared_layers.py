@@ -1,16 +1,20 @@
 """The prepared layers against independent references: TA-Lib's EMA and ATR as plain loops, tower sessions on
-hand-made sequences, usage costs and WAK balances computed by hand."""
+hand-made sequences (open ones refreshed as a full rebuild would list them), usage costs and WAK balances computed
+by hand, at the default tariff too, and the line that says where a missing tariff goes."""
 
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
-from tests.conftest import gold, run_telecom, write_bronze
+from tests.conftest import assert_same, gold, run_telecom, write_bronze
 
 ACCOUNTS = "account_id,owner_name,email,phone_number\n1,Ann Dube,ann@example.co.za,+27820000001\n"
 ACCOUNTS += "2,Ben Zulu,ben@example.co.za,+27820000002\n"
@@ -86,8 +90,9 @@ def test_bars_are_open_high_low_close_of_the_bid(lake: Lake) -> None:
     assert bars["ema_8"].is_null().all()
 
 
-def _crm(lake: Lake) -> None:
-    write_bronze(lake, "tariffs", "tariffs.csv", TARIFF, "telecom")
+def _crm(lake: Lake, tariff: str | None = TARIFF) -> None:
+    if tariff is not None:
+        write_bronze(lake, "tariffs", "tariffs.csv", tariff, "telecom")
     write_bronze(lake, "crm_accounts", "accounts.csv", ACCOUNTS, "telecom")
     write_bronze(lake, "crm_addresses", "addresses.csv",
                  "account_id,street_address,city,state,postal_code,country\n"
@@ -105,14 +110,38 @@ def _call(msisdn: str, tower: int, at: str, seconds: int, kind: str = "voice") -
     return f"{msisdn},{tower},{kind},+27831234567,{seconds},{at}"
 
 
-def _sessions(lake: Lake, data: list[str], calls: list[str], name: str = "a.csv") -> pl.DataFrame:
+def _feeds(lake: Lake, data: list[str], calls: list[str], name: str = "a.csv") -> None:
     write_bronze(lake, "cdr_data_usage", name, DATA_HEADER + "".join(f"{r}\n" for r in data), "telecom")
     write_bronze(lake, "cdr_voice_calls", name, CALL_HEADER + "".join(f"{r}\n" for r in calls), "telecom")
+
+
+def _sessions(lake: Lake, data: list[str], calls: list[str], name: str = "a.csv") -> pl.DataFrame:
+    _feeds(lake, data, calls, name)
     run_telecom(lake, select=("+cdr_tower_sessions",))
     return gold(lake, "cdr_tower_sessions", "telecom").sort("msisdn", "session_start")
 
 
+def _session_tables(lake: Lake) -> dict[str, pl.DataFrame]:
+    """The sessions and the open runs, without build times, in a fixed order."""
+    tables = {name: gold(lake, name, "telecom").drop("created_at", strict=False) for name in SESSION_TABLES}
+    return {name: frame.sort(frame.columns, nulls_last=True) for name, frame in tables.items()}
+
+
+def _built_whole(lake: Lake, root: Path) -> Lake:
+    """A lake holding the same bronze, built in one run (a selected model is built whole)."""
+    whole = Lake(root)
+    shutil.copytree(lake.bronze, whole.bronze)
+    run_telecom(whole, select=("+cdr_tower_sessions",))
+    return whole
+
+
 A, B = "+27820000001", "+27820000002"
+SESSION_TABLES = ("cdr_tower_sessions", "cdr_open_runs")
+SECONDS = "%Y-%m-%d %H:%M:%S"
+GIB = 2**30
+USAGE = [_data(A, 1, "2024-01-01 10:05:00", up=GIB // 2, down=GIB // 2),  # 1 GB: 49 ZAR
+         _data(A, 1, "2024-01-01 12:10:00", up=0, down=GIB // 4)]  # fmt: skip
+CALLS = [_call(A, 1, "2024-01-01 10:20:00", 90), _call(A, 1, "2024-01-01 10:40:00", 30, "video")]
 
 
 def test_a_session_needs_three_consecutive_interactions_and_ends_when_the_tower_changes(lake: Lake) -> None:
@@ -159,18 +188,86 @@ def test_a_session_spanning_midnight_and_two_batches_is_whole(lake: Lake) -> Non
     assert str(sessions["session_start"][0]) == "2024-01-01 23:58:00"
 
 
+def test_an_open_session_is_listed_then_extended_then_closed_as_a_full_rebuild_would(
+    lake: Lake, tmp_path: Path
+) -> None:
+    _crm(lake)
+    run_telecom(lake)  # no CDR yet: the tables start empty; the runs below are incremental (no --select)
+    batches = [
+        # day 1: A has three interactions on tower 5, still open; B has one on 1, then one on 2
+        ([_data(A, 5, "2024-01-01 10:00:00"), _data(A, 5, "2024-01-01 10:01:00"), _data(A, 5, "2024-01-01 10:02:00"),
+          _data(B, 1, "2024-01-01 10:00:00"), _data(B, 2, "2024-01-01 10:05:00")], []),
+        # day 2: a call extends A's session; B's run on 2 reaches three, a session open since day 1
+        ([_data(B, 2, "2024-01-02 07:00:00"), _data(B, 2, "2024-01-02 07:01:00")],
+         [_call(A, 5, "2024-01-02 08:00:00", 60)]),
+        # day 4 (nothing on day 3): A moves to tower 7, which closes its session
+        ([_data(A, 7, "2024-01-04 09:00:00")], []),
+    ]  # fmt: skip
+    expected = [
+        [(A, 5, 3, "2024-01-01 10:02:00", True, None, "9999-12-31")],
+        [(A, 5, 4, "2024-01-02 08:01:00", True, None, "9999-12-31"),
+         (B, 2, 3, "2024-01-02 07:01:00", True, None, "9999-12-31")],
+        [(A, 5, 4, "2024-01-02 08:01:00", False, "2024-01-04 09:00:00", "2024-01-04"),
+         (B, 2, 3, "2024-01-02 07:01:00", True, None, "9999-12-31")],
+    ]  # fmt: skip
+    for number, ((data, calls), rows) in enumerate(zip(batches, expected)):
+        _feeds(lake, data, calls, f"{number}.csv")
+        run_telecom(lake)
+        sessions = gold(lake, "cdr_tower_sessions", "telecom").sort("msisdn", "session_start").select(
+            "msisdn", "tower_id", "interaction_count", pl.col("session_end").dt.to_string(SECONDS), "is_open",
+            pl.col("closed_at").dt.to_string(SECONDS), "day",
+        )  # fmt: skip
+        assert sessions.rows() == rows, number
+        assert_same(_session_tables(lake), _session_tables(_built_whole(lake, tmp_path / f"whole{number}")))
+    open_runs = gold(lake, "cdr_open_runs", "telecom").filter(pl.col("day") == "9999-12-31").sort("msisdn")
+    assert open_runs.select("msisdn", "tower_id", "interaction_count").rows() == [(A, 7, 1), (B, 2, 3)]
+
+
+def test_without_a_tariff_usage_is_priced_at_the_seed_tariff_and_says_so(lake: Lake) -> None:
+    _crm(lake, tariff=None)
+    _feeds(lake, USAGE, CALLS)
+    run_telecom(lake)
+    quarter = gold(lake, "cdr_usage_summary_15min", "telecom").sort("bucket_start")
+    assert [float(c) for c in quarter["total_cost_zar"]] == [49.0, 1.5, 0.5, 12.25]
+    assert quarter["tariff_source"].to_list() == ["default"] * 4
+    # a tariff file arrives: the next run prices every bucket from its valid_from on, and each row names it
+    write_bronze(lake, "tariffs", "2024.csv", "valid_from,call_zar_per_minute,data_zar_per_gb\n"
+                 "2023-12-01,2.0000,10.0000\n", "telecom")  # fmt: skip
+    run_telecom(lake)
+    quarter = gold(lake, "cdr_usage_summary_15min", "telecom").sort("bucket_start")
+    assert [float(c) for c in quarter["total_cost_zar"]] == [10.0, 3.0, 1.0, 2.5]
+    assert quarter["tariff_source"].to_list() == ["telecom/tariffs/2024.csv:2"] * 4
+
+
+@pytest.mark.parametrize(
+    ("tariff", "quarantined"),
+    [
+        ("2024-01-02,1.0000,49.0000", ""),
+        ("2024-01-32,1.0000,49.0000", "; 1 tariff row(s) are in quarantine_telecom.tariffs"),
+    ],
+)
+def test_days_without_a_tariff_stop_the_build_with_one_line_saying_where_to_put_one(
+    lake: Lake, tariff: str, quarantined: str
+) -> None:
+    """A tariff from a later day, or only rows that did not load (no default then: bronze has a tariff)."""
+    _crm(lake, tariff="valid_from,call_zar_per_minute,data_zar_per_gb\n" + tariff + "\n")
+    _feeds(lake, USAGE, [])
+    with pytest.raises(LakehouseError) as failed:
+        run_telecom(lake, select=("+cdr_usage_summary_15min",))
+    assert failed.value.manifest.gold["prepared_layers.cdr_usage_summary_15min"]["message"] == (
+        "prepared_layers.cdr_usage_summary_15min failed to build: Invalid Input Error: no tariff in force on 1 "
+        "day(s) with usage (2024-01-01): add a tariff valid from 2024-01-01 or earlier to bronze/telecom/tariffs/, "
+        "a CSV file with the header valid_from,call_zar_per_minute,data_zar_per_gb" + quarantined
+    )
+
+
 def test_costs_and_wak_balances_by_hand(lake: Lake) -> None:
     _crm(lake)
-    gib = 2**30
-    data = [_data(A, 1, "2024-01-01 10:05:00", up=gib // 2, down=gib // 2),  # 1 GB: 49 ZAR
-            _data(A, 1, "2024-01-01 12:10:00", up=0, down=gib // 4)]  # fmt: skip
-    calls = [_call(A, 1, "2024-01-01 10:20:00", 90), _call(A, 1, "2024-01-01 10:40:00", 30, "video")]
     ticks = ["2024-01-01 10:00:00.000,MRVZAR,18.0000,18.0200,0.0200,2024-01-01 10:00:00",
              "2024-01-01 10:30:00.000,MRVZAR,18.1000,18.1200,0.0200,2024-01-01 10:30:00",
              "2024-01-01 10:00:00.000,WAKMRV,1.2000,1.2010,0.0010,2024-01-01 10:00:00"]  # fmt: skip
     write_bronze(lake, "forex_raw", "ticks.csv", FOREX_HEADER + "\n".join(ticks) + "\n", "telecom")
-    write_bronze(lake, "cdr_data_usage", "a.csv", DATA_HEADER + "".join(f"{r}\n" for r in data), "telecom")
-    write_bronze(lake, "cdr_voice_calls", "a.csv", CALL_HEADER + "".join(f"{r}\n" for r in calls), "telecom")
+    _feeds(lake, USAGE, CALLS)
     run_telecom(lake)
     quarter = gold(lake, "cdr_usage_summary_15min", "telecom").sort("bucket_start")
     assert [str(t) for t in quarter["bucket_start"]] == [
@@ -181,7 +278,7 @@ def test_costs_and_wak_balances_by_hand(lake: Lake) -> None:
     ]
     assert [float(c) for c in quarter["total_cost_zar"]] == [49.0, 1.5, 0.5, 12.25]
     assert quarter["voice_calls"].to_list() == [0, 1, 0, 0] and quarter["video_calls"].to_list() == [0, 0, 1, 0]
-    assert quarter["down_bytes_text"].to_list() == [gib // 2, 0, 0, gib // 4]
+    assert quarter["down_bytes_text"].to_list() == [GIB // 2, 0, 0, GIB // 4]
     hourly = gold(lake, "crm_user_balance_hourly", "telecom").sort("datetime")
     assert hourly.select("account_id", "device_id", "city").rows() == [(1, 7, "Cape Town")] * 2
     mrvzar, wakmrv = (18.01 + 18.11) / 2, 1.2005

@@ -4,12 +4,14 @@ Each table is built by `gold/telecom/<name>.sql` and partitioned by day, so a re
 data touched (and, for tables that carry state forward, the days after them).
 """
 
-from contracts.schema import FLOAT, INT, STRING, TIMESTAMP, Audit, Check, Column, Partition, Table, decimal
+from contracts.schema import BOOL, FLOAT, INT, STRING, TIMESTAMP, Audit, Check, Column, Partition, Table, decimal
 from contracts.telecom.silver import CALL_TYPES, DATA_TYPES, MSISDN, PAIRS
 
 ZAR = decimal(18, 6)
 WAK = decimal(18, 6)
 SCHEMA = "prepared_layers"
+# The partition after every day, of what is still open at the end of the data (gold/macros/telecom.sql: open_day)
+OPEN_DAY = "9999-12-31"
 
 
 def _prepared(name: str, description: str, columns: list[Column], key: tuple[str, ...], **kw) -> Table:
@@ -87,43 +89,74 @@ forex_rates_hourly = _prepared(
 cdr_open_runs = _prepared(
     "cdr_open_runs",
     "One subscriber at the end of one day: the run of consecutive interactions on one tower it has open then "
-    "(every subscriber seen so far, active that day or not). The state a refresh continues sessions from.",
+    "(every subscriber seen so far, active that day or not). The state a refresh continues sessions from. Day "
+    f"{OPEN_DAY} is the end of the data, and lists every account (with no run yet: nulls and 0 interactions).",
     [
         Column("msisdn", STRING, "Subscriber.", pattern=MSISDN),
-        Column("tower_id", INT, "Tower of the run.", min=1),
-        Column("run_start", TIMESTAMP, "Time of the run's first interaction."),
-        Column("run_end", TIMESTAMP, "End of its last interaction so far (a call's is its start plus duration)."),
-        Column("interaction_count", INT, "Interactions in the run so far.", min=1),
-        Column("day", STRING, "The day (YYYY-MM-DD) at whose end the run is open, the partition."),
+        Column("tower_id", INT, "Tower of the run; null for an account with no interaction yet.", nullable=True, min=1),
+        Column("run_start", TIMESTAMP, "Time of the run's first interaction.", nullable=True),
+        Column(
+            "run_end",
+            TIMESTAMP,
+            "End of its last interaction so far (a call's is its start plus duration).",
+            nullable=True,
+        ),
+        Column("interaction_count", INT, "Interactions in the run so far.", min=0),
+        Column(
+            "day",
+            STRING,
+            f"The day (YYYY-MM-DD) at whose end the run is open, the partition; {OPEN_DAY}: the end of the data.",
+        ),
     ],
     key=("msisdn", "day"),
-    checks=(Check("run_started", "strftime(run_start, '%Y-%m-%d') <= day", "The run started by that day."),),
+    checks=(
+        Check("run_started", "strftime(run_start, '%Y-%m-%d') <= day", "The run started by that day."),
+        Check("run_counted", "(tower_id is null) = (interaction_count = 0)", "A run has its interactions."),
+        Check("no_run_only_at_end", f"tower_id is not null or day = '{OPEN_DAY}'", "A day lists runs only."),
+    ),
     partition=_day("day", sequential=True),
 )
 
 cdr_tower_sessions = _prepared(
     "cdr_tower_sessions",
     "A run of at least three consecutive interactions (data events and calls, in time order) of one subscriber "
-    "on one tower.",
+    "on one tower: closed, or still open at the end of the data (the source's current sessions).",
     [
         Column("msisdn", STRING, "Subscriber.", pattern=MSISDN),
         Column("tower_id", INT, "Tower of every interaction in the run.", min=1),
         Column("session_start", TIMESTAMP, "Time of the first interaction."),
-        Column("session_end", TIMESTAMP, "Time of the last interaction; a call's is its start plus duration."),
-        Column("interaction_count", INT, "Interactions in the run.", min=3),
+        Column(
+            "session_end",
+            TIMESTAMP,
+            "Time of the last interaction (so far, while open); a call's is its start plus duration.",
+        ),
+        Column("interaction_count", INT, "Interactions in the run (so far, while open).", min=3),
+        Column(
+            "is_open",
+            BOOL,
+            "Still open at the end of the data: no later interaction of the subscriber yet. The next refresh "
+            "extends or closes it.",
+        ),
         Column(
             "closed_at",
             TIMESTAMP,
-            "Time of the next interaction, on another tower, which ended the session; runs still open are not "
-            "sessions yet.",
+            "Time of the next interaction, on another tower, which ended the session; null while it is open.",
+            nullable=True,
         ),
         CREATED_AT,
-        _day_column("closed_at"),
+        Column(
+            "day",
+            STRING,
+            f"Day of closed_at (YYYY-MM-DD), the partition; {OPEN_DAY} for a session still open, which every "
+            "refresh rebuilds.",
+        ),
     ],
     key=("msisdn", "session_start"),
     checks=(
         Check("ends_after_start", "session_end >= session_start", "A session ends after it starts."),
         Check("closed_after_start", "closed_at > session_start", "The closing interaction comes after."),
+        Check("open_until_closed", "is_open = (closed_at is null)", "A session is open until it is closed."),
+        Check("open_at_the_end", f"is_open = (day = '{OPEN_DAY}')", "Open sessions sit after every day."),
     ),
     partition=_day("closed_at", sequential=True),
 )
@@ -149,6 +182,12 @@ def _usage_summary(name: str, width: str) -> Table:
             Column("call_cost_zar", ZAR, "Call seconds at the tariff's price per minute / 60.", min=0),
             Column("data_cost_zar", ZAR, "Bytes at the tariff's price per GB / 2^30.", min=0),
             Column("total_cost_zar", ZAR, "Calls plus data.", min=0),
+            Column(
+                "tariff_source",
+                STRING,
+                "The tariff the bucket was priced at: its bronze file and line, or `default` (the seed's 1 ZAR a "
+                "minute and 49 ZAR a GB, used while bronze/telecom/tariffs/ holds no tariff row).",
+            ),
             CREATED_AT,
             _day_column("bucket_start"),
         ],

@@ -14,7 +14,7 @@ from contracts.schema import (
     decimal,
 )
 
-MSISDN = r"^\+27\d{9}$"  # South African numbers in E.164
+MSISDN = r"^\+27[0-9]{9}$"  # South African numbers in E.164
 DATA_TYPES = ("video", "audio", "image", "text", "application")
 CALL_TYPES = ("voice", "video")
 PAIRS = ("MRVZAR", "WAKMRV")
@@ -48,7 +48,8 @@ def _account_fk(column: str = "account_id") -> ForeignKey:
 
 tariffs = _silver(
     "tariffs",
-    "One tariff period: the prices of calls and data from valid_from until the next period (configuration).",
+    "One tariff period: the prices of calls and data from valid_from until the next period (configuration). "
+    "Optional: while bronze holds no tariff row, usage is priced at the seed's spec (1 ZAR a minute, 49 ZAR a GB).",
     [
         Column("valid_from", DATE, "First day the prices apply."),
         Column("call_zar_per_minute", TARIFF_RATE, "Price of a minute of call, billed per second.", min=0),
@@ -77,7 +78,7 @@ crm_addresses = _silver(
         Column("street_address", STRING, "Street and number."),
         Column("city", STRING, "City."),
         Column("state", STRING, "Province.", allowed=PROVINCES, normalize=True),
-        Column("postal_code", STRING, "Four-digit postal code.", pattern=r"^\d{4}$"),
+        Column("postal_code", STRING, "Four-digit postal code.", pattern=r"^[0-9]{4}$"),
         Column("country", STRING, "Country.", allowed=("South Africa",)),
     ],
     key=("account_id",),
@@ -109,7 +110,7 @@ cdr_data_usage = _silver(
         Column("up_bytes", INT, "Bytes sent.", min=0),
         Column("down_bytes", INT, "Bytes received.", min=0),
         Column("data_type", STRING, "Kind of content.", allowed=DATA_TYPES, normalize=True),
-        Column("ip_address", STRING, "Subscriber's IPv4 address.", pattern=r"^(\d{1,3}\.){3}\d{1,3}$"),
+        Column("ip_address", STRING, "Subscriber's IPv4 address.", pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}$"),
         Column("website_url", STRING, "Site visited.", pattern=r"^https?://\S+$"),
         Column("event_datetime", TIMESTAMP, "When the session was recorded."),
         _day("event_datetime"),
@@ -126,7 +127,7 @@ cdr_voice_calls = _silver(
         Column("msisdn", STRING, "Calling subscriber.", pattern=MSISDN),
         Column("tower_id", INT, "Cell tower the call started on.", min=1),
         Column("call_type", STRING, "Voice or video call.", allowed=CALL_TYPES, normalize=True),
-        Column("dest_nr", STRING, "Number called.", pattern=r"^\+\d{8,15}$"),
+        Column("dest_nr", STRING, "Number called.", pattern=r"^\+[0-9]{8,15}$"),
         Column("call_duration_sec", INT, "Length of the call in seconds.", min=0, max=86_400),
         Column("start_time", TIMESTAMP, "When the call started."),
         _day("start_time"),

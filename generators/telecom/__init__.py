@@ -31,9 +31,6 @@ __all__ = ["TelecomDirt", "TelecomParams", "generate", "extent"]
 
 DAY = dt.timedelta(days=1)
 STAMP = "%Y%m%dT%H%M%S"
-TARIFFS = pl.DataFrame(  # the seed project's tariff: 1 ZAR a minute billed per second, 49 ZAR a GB per byte
-    {"valid_from": ["2020-01-01"], "call_zar_per_minute": ["1.0000"], "data_zar_per_gb": ["49.0000"]}
-)
 
 
 @dataclass(frozen=True)
@@ -90,9 +87,10 @@ def _split_at_midnight(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
 
 
 def _reference_files(params: TelecomParams) -> list[TableFile]:
+    """The CRM extracts. No tariff file: the seed's producers had none, and gold prices at the seed's tariff while
+    bronze holds none."""
     people = accounts(params)
     frames = {
-        silver.tariffs: TARIFFS,
         silver.crm_accounts: people,
         silver.crm_addresses: people,
         silver.crm_devices: devices(params),

@@ -84,7 +84,8 @@ def _hour(params: TelecomParams, hour: int) -> tuple[pl.DataFrame, pl.DataFrame]
     events = (
         pl.DataFrame(
             {
-                "msisdn": people.get_column("phone_number").to_numpy()[who][burst],
+                # gathered in polars: numpy holds strings as objects, an Object column when an hour has no events
+                "msisdn": people.get_column("phone_number").gather(who[burst]),
                 "tower_id": tower,
                 "_second": second,
                 "_call": rng.random(len(burst)) < 0.2,

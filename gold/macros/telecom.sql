@@ -2,6 +2,10 @@
 -- (null: everything); models that carry state forward read it from their own previous version.
 create or replace macro rebuilt(day) as getvariable('rebuild_from') is null or day >= getvariable('rebuild_from');
 create or replace macro kept(day) as getvariable('rebuild_from') is not null and day < getvariable('rebuild_from');
+-- The partition after every day, of what is still open at the end of the data (tower sessions not closed yet,
+-- each account's run then): a sequential model rebuilds every partition from the first changed day on, so
+-- every refresh that brings CDR rebuilds this one.
+create or replace macro open_day() as '9999-12-31';
 
 -- TA-Lib's EMA at 1-based bar `bar`: null before bar n, the mean of the first n closes at bar n, then
 -- (close - previous) * 2 / (n + 1) + previous. `closes` is the pair's list of closes starting at bar `first`.
@@ -96,9 +100,15 @@ from bars b
 join indicators i using (pair_name, bar_number);
 
 -- One subscriber's usage per bucket of `width`: calls by type, seconds, bytes by data type, and cost at the
--- tariff in force on the bucket's day (silver_telecom.tariffs: configuration, not literals). Costs are computed
--- from the bucket's exact integer totals.
-create or replace macro usage_summary(width) as table
+-- tariff in force on the bucket's day, from the bucket's exact integer totals. The tariffs are configuration,
+-- bronze/telecom/tariffs/; when bronze holds no tariff row at all (none loaded, none in quarantine) the seed's spec
+-- applies on every day: 1 ZAR a minute billed per second, 49 ZAR a GB (2^30 bytes) billed per byte. Each row
+-- names the tariff it was priced at (`tariff_source`). Days before the first tariff stop the build with one line
+-- saying how to fix it. `tariffs` and `rejected` (that table and its quarantine) are parameters so that they bind
+-- when a model runs: every gold connection loads every domain's macros, before telecom silver may exist.
+create or replace macro usage_summary(
+    width, tariffs := 'silver_telecom.tariffs', rejected := 'quarantine_telecom.tariffs'
+) as table
 with
     calls as (
         select msisdn, time_bucket(width, start_time) as bucket_start,
@@ -135,13 +145,32 @@ with
             cast(coalesce(columns('^(up|down)_bytes'), 0) as bigint)
         from calls full join data using (msisdn, bucket_start)
     ),
-    priced as (
-        select u.*,
+    in_force as (
+        select valid_from, call_zar_per_minute, data_zar_per_gb,
+            concat(_source_file, ':', _source_line) as tariff_source
+        from query_table(tariffs)
+        union all
+        select '-infinity'::date, 1.0000, 49.0000, 'default'
+        where not exists (from query_table(tariffs)) and not exists (from query_table(rejected))
+    ),
+    priced as materialized (
+        select u.*, t.tariff_source,
             cast(u.call_seconds * t.call_zar_per_minute / 60 as decimal(18, 6)) as call_cost_zar,
             cast(u.down_bytes + u.up_bytes as hugeint) * t.data_zar_per_gb / 1073741824 as data_cost
         from usage u
-        -- left: a bucket before the first tariff period keeps its row, with null costs that fail the checks
-        asof left join silver_telecom.tariffs t on cast(u.bucket_start as date) >= t.valid_from
+        asof left join in_force t on cast(u.bucket_start as date) >= t.valid_from
+    ),
+    unpriced as (
+        select error(format(
+            'no tariff in force on {} day(s) with usage ({}): add a tariff valid from {} or earlier to '
+            || 'bronze/telecom/tariffs/, a CSV file with the header '
+            || 'valid_from,call_zar_per_minute,data_zar_per_gb{}',
+            count(distinct d), if(min(d) = max(d), min(d)::varchar, format('{} to {}', min(d), max(d))), min(d),
+            (select if(count(*) > 0, format('; {} tariff row(s) are in quarantine_telecom.tariffs', count(*)), '')
+             from query_table(rejected))
+        )) as stop
+        from (select cast(bucket_start as date) as d from priced where tariff_source is null)
+        having count(*) > 0
     )
 select
     bucket_start, msisdn, voice_calls, video_calls, call_seconds,
@@ -149,9 +178,11 @@ select
     call_cost_zar,
     cast(data_cost as decimal(18, 6)) as data_cost_zar,
     cast(call_cost_zar + cast(data_cost as decimal(18, 6)) as decimal(18, 6)) as total_cost_zar,
+    tariff_source,
     cast(now() as timestamp) as created_at,
     strftime(bucket_start, '%Y-%m-%d') as day
-from priced;
+from priced
+where (select stop from unpriced) is null;
 
 -- The interactions of the rebuilt days (data events and calls) numbered into runs: maximal stretches of one
 -- subscriber's consecutive interactions on one tower. Each subscriber's run still open before the rebuilt days

@@ -1,5 +1,8 @@
 -- For every rebuilt day and every subscriber seen so far, the run it has open at the end of that day, so the
--- next refresh continues each run from one small partition instead of the whole history.
+-- next refresh continues each run from one small partition instead of the whole history. The partition
+-- open_day() holds every account at the end of the data (with no run yet: nulls, 0 interactions): it exists as
+-- soon as accounts do (a CRM change rebuilds this model whole), so every later refresh rebuilds it and, after it,
+-- the sessions still open that cdr_tower_sessions keeps there.
 -- depends_on: silver_telecom.cdr_data_usage silver_telecom.cdr_voice_calls
 with
     events as (select * from tower_runs()),
@@ -18,9 +21,13 @@ with
         from per_day
         qualify row_number() over (partition by msisdn, day order by run desc) = 1
     ),
-    days as (select distinct day from events where rebuilt(day)),
-    subscribers as (select distinct msisdn from events)
-select s.msisdn, c.tower_id, c.run_start, c.run_end, cast(c.interaction_count as bigint) as interaction_count, d.day
-from subscribers s
+    days as (select distinct day from events where rebuilt(day) union select open_day()),
+    accounts as (select distinct phone_number as msisdn from silver_telecom.crm_accounts)
+select
+    a.msisdn, c.tower_id, c.run_start, c.run_end,
+    cast(coalesce(c.interaction_count, 0) as bigint) as interaction_count,
+    d.day
+from accounts a
 cross join days d
-asof join cumulative c on s.msisdn = c.msisdn and d.day >= c.day
+asof left join cumulative c on a.msisdn = c.msisdn and d.day >= c.day
+where c.msisdn is not null or d.day = open_day()  -- a day lists the subscribers seen by then
