@@ -201,7 +201,7 @@ def read_small_files(paths: Sequence[Path], columns: Sequence[str]) -> tuple[pl.
         ends = line_ends(blob)
         cut = int(ends[0]) if len(ends) else len(blob)
         body = blob[cut:]
-        if body and not body.endswith((b"\n", b"\r")):
+        if body and not body.endswith(b"\n"):  # a last lone CR becomes CRLF: one line still, whatever file follows
             body += b"\n"
         header, positions = read_header(blob[:cut].decode("utf-8", errors="replace"), columns)
         facts.append(FileFacts(digest, len(blob), len(line_ends(body)), header, positions is not None))

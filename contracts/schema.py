@@ -173,6 +173,9 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
+    # alternate keys: other columns unique in the table (a city's stable number as well as its name); silver keeps
+    # the earliest row of each as of the key, and gold checks them; only for unpartitioned tables
+    unique: tuple[tuple[str, ...], ...] = ()
     checks: tuple[Check, ...] = ()
     audits: tuple[Audit, ...] = ()
     partition: Partition | None = None
@@ -200,6 +203,9 @@ class Table:
         if self.partition:
             unknown += [n for n in (self.partition.column, self.partition.source) if n not in index]
         unknown += [n for n in self.sorted_by if n not in index]
+        unknown += [n for columns in self.unique for n in columns if n not in index]
+        if self.unique and self.partition:
+            raise ValueError(f"contract {self.qualified_name}: alternate keys need an unpartitioned table")
         if unknown:
             raise ValueError(f"contract {self.qualified_name} names unknown columns {unknown}")
 

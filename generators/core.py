@@ -26,6 +26,7 @@ from generators.workbook import workbook_bytes
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 from pipelines.progress import progress
+from pipelines.store import write_json_atomically
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,8 +72,7 @@ def remember_parameters(lake: Lake, domain: str, parameters: dict[str, Any], ext
     path = lake.ledger / domain / "parameters.json"
     current = json.loads(json.dumps({k: v for k, v in parameters.items() if k not in extendable}, default=str))
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(current, indent=1, sort_keys=True))
+        write_json_atomically(path, current)  # whole or absent, even if the generator is killed meanwhile
         return
     recorded = json.loads(path.read_text())
     differing = sorted(k for k in current.keys() | recorded.keys() if current.get(k) != recorded.get(k))
@@ -98,9 +98,36 @@ def write_immutable(path: Path, content: bytes) -> bool:
             "same parameters, or into an empty lake (`make clean`, or --data-dir)"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(content)
     os.replace(temporary, path)
+    return True
+
+
+_SWEPT: set[Path] = set()  # folders this process has swept
+
+
+def _sweep(folder: Path) -> None:
+    """Delete the temporaries that generators killed midway left in `folder` (`.<name>.<pid>.tmp` of a process
+    that is gone), so that a rerun leaves bronze exactly as an uninterrupted run would. Once per folder and
+    process: a rerun writes every file the killed one did not finish, so it passes through each such folder."""
+    if folder in _SWEPT:
+        return
+    _SWEPT.add(folder)
+    for entry in os.scandir(folder):
+        pid = entry.name.removesuffix(".tmp").rpartition(".")[2]
+        if entry.name.startswith(".") and entry.name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
     return True
 
 
@@ -115,10 +142,11 @@ class TableFile:
     newline: str = "\n"  # of the header: the lines carry their own
 
     def write(self, lake: Lake) -> tuple[bool, int]:
-        content = csv_bytes(self.lines, self.table, self.newline)
-        written = write_immutable(lake.bronze / _rel(self.table, self.name), content)
+        """The ledger first: generators skip work whose bronze files exist, so a file's ledger must be there
+        before it (a generator killed between the two would otherwise leave a file without its ledger for good)."""
         _write_ledger(lake, self.table, self.name, self.ledger)
-        return written, len(self.lines)
+        content = csv_bytes(self.lines, self.table, self.newline)
+        return write_immutable(lake.bronze / _rel(self.table, self.name), content), len(self.lines)
 
 
 @dataclass
@@ -131,9 +159,10 @@ class WorkbookFile:
     ledger: pl.DataFrame  # LEDGER_SCHEMA plus the sheet, without the file column filled
 
     def write(self, lake: Lake) -> tuple[bool, int]:
+        """The ledger first, as for a CSV file."""
+        _write_ledger(lake, self.table, f"{self.name}.csv", self.ledger)
         kinds = {c.name: _cell_kind(c.type) for c in self.table.source_columns}
         written = write_immutable(lake.bronze / _rel(self.table, self.name), workbook_bytes(self.sheets, kinds))
-        _write_ledger(lake, self.table, f"{self.name}.csv", self.ledger)
         return written, sum(len(sheet) for sheet in self.sheets.values())
 
 

@@ -18,7 +18,7 @@ import os
 import duckdb
 
 from pipelines.duck import scalar, split_view_sql, table_views, view_sql
-from pipelines.errors import LockedError
+from pipelines.errors import LockedError, ReadOnlyLakeError
 from pipelines.lake import Lake
 from pipelines.lock import lake_lock
 
@@ -49,12 +49,22 @@ def refresh(lake: Lake) -> bool:
 
 def ensure_current(lake: Lake) -> None:
     """Repair the catalog of a lake that was copied or moved (or whose catalog is missing) before reading it. A run
-    in progress refreshes it itself when it ends, so a locked lake is left alone."""
+    in progress refreshes it itself when it ends, so a locked lake is left alone, as is one the user may only
+    read."""
     try:
         with lake_lock(lake, "catalog repair"):
             refresh(lake)
-    except LockedError:
+    except (LockedError, ReadOnlyLakeError):  # busy, or not ours to write: read it as it is
         return
+
+
+def open_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the catalog, repaired first if the lake moved."""
+    ensure_current(lake)
+    try:
+        return duckdb.connect(str(lake.catalog), read_only=True)
+    except duckdb.Error as error:  # another program holds it for writing
+        raise LockedError(f"cannot open the catalog {lake.catalog}: {str(error).splitlines()[0]}") from None
 
 
 def _guard(lake: Lake) -> str:

@@ -20,7 +20,7 @@ from pipelines.cli_report import add_report_command
 from pipelines.cli_sql import add_sql_command
 from pipelines.cli_trades import add_trades_commands
 from pipelines.cli_types import date, interval, memory_limit, port, positive_float, positive_int
-from pipelines.errors import LakehouseError
+from pipelines.errors import LakehouseError, storage_problem
 from pipelines.history import KEEP_DAYS, KEEP_RUNS, prune, recent_runs
 from pipelines.lake import DATA_DIR_ENV, Lake
 
@@ -45,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except Exception as error:  # the machine refused (disk full, read-only): said in one line; anything else is a bug
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        print(f"lakehouse: error: {problem}", file=sys.stderr)
+        return LakehouseError.exit_code
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.catalog import ensure_current
+from pipelines.catalog import open_catalog
 from pipelines.cli_output import EXPORTED, PRINTED, print_relation, write_relation
 from pipelines.cli_types import positive_int
 from pipelines.errors import LakehouseError
@@ -59,8 +59,7 @@ def _sql(args: argparse.Namespace) -> int:
     lake = Lake.locate(getattr(args, "data_dir", None))
     if not lake.catalog.exists():
         raise LakehouseError(f"no catalog at {lake.catalog}; run `lakehouse run` first")
-    ensure_current(lake)
-    con = duckdb.connect(str(lake.catalog), read_only=True)
+    con = open_catalog(lake)
     try:
         if args.query is None:
             from pipelines.shell import shell

@@ -23,6 +23,15 @@ class _JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _BestEffortFile(logging.FileHandler):
+    """A log file that never breaks the work it records: on a full or read-only disk the line is lost, the run's
+    own error (or success) stands."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
+
+
 def setup(log_file: Path | None, quiet: bool = False) -> None:
     """Send events to `log_file` as JSON and, unless quiet, to stderr as text."""
     for handler in list(logger.handlers):
@@ -31,10 +40,14 @@ def setup(log_file: Path | None, quiet: bool = False) -> None:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_file)
-        file_handler.setFormatter(_JsonLines())
-        logger.addHandler(file_handler)
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            file_handler = _BestEffortFile(log_file)
+        except OSError:  # a folder the lake cannot write: the command says so itself, if it must write there
+            file_handler = None
+        if file_handler is not None:
+            file_handler.setFormatter(_JsonLines())
+            logger.addHandler(file_handler)
     if not quiet:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("%(message)s"))

@@ -208,12 +208,18 @@ def write_json_atomically(path: Path, payload: dict[str, Any], compact: bool = F
 
 
 def write_atomically(path: Path, content: bytes) -> None:
-    """Replace `path` with `content` whole, durably: a reader sees the old file or the new one."""
+    """Replace `path` with `content` whole, durably: a reader sees the old file or the new one. A write that fails
+    (a full disk) leaves no temporary behind: no later write would replace it, as a run manifest's name never
+    comes back."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync(path.parent, os.O_RDONLY)

@@ -233,7 +233,7 @@ class SilverJob:
         ok = rules.list.len() == 0
         self._set_aside(q.invalid_rows(raw, rules, self.run_id, self.table))
         # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
-        contested = pl.struct(list(self.table.key)).is_duplicated()
+        contested = pl.any_horizontal(pl.struct(list(k)).is_duplicated() for k in (self.table.key, *self.table.unique))
         valid = (
             checked.with_columns(*raw.select(self.lineage).get_columns(), strip_terminators(raw[RAW]))
             .filter(ok)
@@ -370,16 +370,19 @@ class SilverJob:
         return len(rows)
 
     def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:
-        """Keep the earliest row of each key in each partition (setting the others aside) and derive the columns
-        computed over a whole partition; the rows keep their partition. The partition joins the key only when
-        `several` partitions are settled together (it costs a string in every hash and sort)."""
-        key = [PARTITION, *self.table.key] if several else list(self.table.key)
-        contested = rows.select(pl.struct(key).is_duplicated()).to_series()
-        if contested.any():
-            rivals = rows.filter(contested).sort([*key, *self.lineage])
-            first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
-            rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
-            self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first), key))
+        """Keep the earliest row of each key (and alternate key) in each partition, setting the others aside, and
+        derive the columns computed over a whole partition; the rows keep their partition. The partition joins the
+        key only when `several` partitions are settled together (it costs a string in every hash and sort)."""
+        within = [PARTITION] if several else []
+        for unique in (self.table.key, *self.table.unique):  # the key, then the alternate keys
+            key = [*within, *unique]
+            contested = rows.select(pl.struct(key).is_duplicated()).to_series()
+            if contested.any():
+                rivals = rows.filter(contested).sort([*key, *self.lineage])
+                first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
+                rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
+                self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first), key))
+        key = [*within, *self.table.key]
         silver = rows.drop(RAW).sort(key)
         if self.derivation and not self.row_wise:  # it looks at whole partitions
             parts = silver.partition_by(PARTITION, maintain_order=True) if several else [silver]

@@ -1,22 +1,21 @@
-"""A run killed at any moment leaves every table readable at its last version; the next run finishes the work."""
+"""A run killed at each publication step leaves every table readable at its last version; the next run finishes the
+work. (Kills at random moments, in every domain and command: tests/test_faults_crash.py.)"""
 
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from pipelines import store
 from pipelines.lake import Lake
 from tests.conftest import assert_same, run_lake, snapshot
+from tests.test_faults_lakes import leftover_versions
 
 
 def half_built(generated: Path, root: Path) -> Lake:
@@ -66,35 +65,7 @@ def test_killed_during_publication(point: str, generated: Path, clean_snapshot: 
     finished.wait(timeout=300)
     assert finished.returncode == 0, finished.stderr.read()
     assert_same(snapshot(lake), clean_snapshot)
-    leftovers = [p for p in (lake.root / "_versions").glob("*/*/*/*") if p.name not in _referenced(lake)]
-    assert leftovers == []
-
-
-def test_killed_at_random_moments(generated: Path, clean_snapshot: dict, tmp_path: Path) -> None:
-    lake = half_built(generated, tmp_path / "lake")
-    moments = random.Random(11)
-    for _ in range(4):
-        process = lakehouse_run(lake)
-        time.sleep(moments.uniform(0.2, 2.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        for name, frame in snapshot(lake).items():  # readable, whole, at some committed version
-            assert isinstance(frame, pl.DataFrame), name
-    finished = lakehouse_run(lake)
-    finished.wait(timeout=300)
-    assert finished.returncode == 0, finished.stderr.read()
-    assert_same(snapshot(lake), clean_snapshot)
-
-
-def _referenced(lake: Lake) -> set[str]:
-    """Versions that a committed state names, as current or as the one kept for readers of the previous run."""
-    import json
-
-    names = set()
-    for state in (lake.root / "_state").rglob("*.json"):
-        payload = json.loads(state.read_text())
-        names |= {payload["version"], payload.get("previous_version")}
-    return names
+    assert leftover_versions(lake) == []
 
 
 def test_without_syncfs_every_file_and_folder_a_version_wrote_is_flushed(

@@ -75,7 +75,8 @@ MUTATIONS = (_flip, _insert, _delete, _line_ends, _quotes, _header, _truncate)
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomized: the suite draws the same mutations every time (explore with more examples by hand)
+@settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mangled_bronze_never_breaks_a_run(
     domain: str, data: st.DataObject, bronze_of: dict[str, Path], tmp_path_factory: pytest.TempPathFactory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -279,3 +280,17 @@ def test_transient_read_errors_are_retried_then_reported(tmp_path: Path) -> None
         f"lakehouse: error: reading {day} failed 3 times (Input/output error (injected)); check the disk or "
         "share, then run again"
     )
+
+
+def test_a_city_number_given_twice_keeps_the_first_city(payments_lake: Lake, tmp_path: Path) -> None:
+    """An alternate key: a city's number is unique as its name is, so gold's dim_city keyed by it always holds."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(payments_lake.root, lake.root, symlinks=True)
+    cities = (lake.bronze_dir("payments", "cities") / "cities.csv").read_text().splitlines()
+    first = cities[1].split(",")
+    write_bronze(lake, "cities", "more_cities.csv", f"{cities[0]}\n{first[0]},Atlantis,Sea,North\n", "payments")
+    run_payments(lake)
+    again = quarantine(lake, "cities", "payments").filter(pl.col("city") == "Atlantis")
+    assert again.select("disposition", "failed_rules").rows() == [("duplicate", ["key:duplicate"])]
+    assert again["duplicate_of"][0] == "payments/cities/cities.csv:2"
+    assert gold(lake, "dim_city", "payments")["city_key"].is_duplicated().sum() == 0

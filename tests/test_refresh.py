@@ -29,7 +29,7 @@ def feed_files(root: Path) -> list[Path]:
 
 
 def start_lake(generated: Path, root: Path) -> Lake:
-    """A lake with the generated reference data (CRM; no tariff file, so the default prices) and none of the feeds yet."""
+    """A lake with the generated reference data (the CRM; no tariff: the default prices) and no feeds yet."""
     shutil.copytree(generated, root)
     for path in feed_files(root):
         path.unlink()

@@ -1,6 +1,6 @@
 """Payments (Batch Analytics Platform): daily transaction files and the reference data they point to."""
 
-from contracts.schema import FLOAT, INT, STRING, TIMESTAMP, Column, ForeignKey, Partition, Table, decimal
+from contracts.schema import FLOAT, INT, STRING, TIMESTAMP, Check, Column, ForeignKey, Partition, Table, decimal
 
 CHANNELS = ("Credit Card", "Debit Card", "UPI", "Net Banking")
 STATUSES = ("success", "failed")
@@ -25,6 +25,7 @@ channels = _silver(
         Column("fee_percent", FEE, "Fee on a successful transaction, percent of the amount.", min=0, max=100),
     ],
     key=("channel_name",),
+    unique=(("channel_id",),),
 )
 
 cities = _silver(
@@ -37,6 +38,7 @@ cities = _silver(
         Column("region", STRING, "Region.", allowed=REGIONS),
     ],
     key=("city",),
+    unique=(("city_id",),),
 )
 
 customers = _silver(
@@ -80,6 +82,14 @@ transactions = _silver(
         ForeignKey(("customer_id",), "customers", ("customer_id",)),
         ForeignKey(("city",), "cities", ("city",)),
         ForeignKey(("channel",), "channels", ("channel_name",)),
+    ),
+    # the id names its day, which is its partition: so an id is unique across days as silver makes it in a day
+    checks=(
+        Check(
+            "id_names_its_day",
+            "substr(transaction_id, 2, 8) = strftime(transaction_ts, '%Y%m%d')",
+            "The id's YYYYMMDD is the day the customer paid.",
+        ),
     ),
     partition=Partition("transaction_date", "transaction_ts", "%Y-%m-%d"),
 )

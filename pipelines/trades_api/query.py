@@ -12,7 +12,7 @@ import re
 
 import duckdb
 
-from pipelines.catalog import ensure_current
+from pipelines import catalog
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
 
@@ -60,8 +60,7 @@ def open_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
     missing = LakehouseError(f"no trades tables in {lake.catalog}; run `lakehouse generate trades` and `lakehouse run`")
     if not lake.catalog.exists():
         raise missing
-    ensure_current(lake)  # a copied or moved lake's catalog is repaired before it is read
-    con = duckdb.connect(str(lake.catalog), read_only=True)
+    con = catalog.open_catalog(lake)  # a copied or moved lake's catalog is repaired first
     con.execute("set global parquet_metadata_cache = true")  # global: a cursor does not inherit a plain `set`
     if con.execute(_VIEWS).fetchall()[0][0] != 2:
         con.close()
