@@ -176,6 +176,9 @@ class Table:
     # alternate keys: other columns unique in the table (a city's stable number as well as its name); silver keeps
     # the earliest row of each as of the key, and gold checks them; only for unpartitioned tables
     unique: tuple[tuple[str, ...], ...] = ()
+    # the key does not fix the partition (a trade's id, whose month is its date's): silver keeps it unique across
+    # partitions too, reading every partition's keys on each run that changes the table
+    key_across_partitions: bool = False
     checks: tuple[Check, ...] = ()
     audits: tuple[Audit, ...] = ()
     partition: Partition | None = None

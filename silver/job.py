@@ -150,6 +150,8 @@ class SilverJob:
         if parents_changed:
             self._recheck_orphans()
         partitions = self._merge_partitions()
+        if self.table.key_across_partitions:
+            self._unique_across_partitions(partitions)
         self._write_quarantine()
         totals = self._account(partitions, ingested)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -391,6 +393,35 @@ class SilverJob:
             silver = silver.with_columns(pl.col(PARTITION).alias(self.table.partition.column))
         schema = self._silver_schema() | {PARTITION: pl.String()}
         return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+    def _unique_across_partitions(self, partitions: dict[str, dict[str, Any]]) -> None:
+        """Where the key does not fix the partition (a trade's id, filed again in another month), a key may repeat
+        across partitions: the earliest row (in file and line order) stays, each other is set aside as a duplicate
+        and its partition rewritten without it. Only keys and lineage are read to find them."""
+        key = list(self.table.key)
+        found = pl.concat(
+            pl.scan_parquet(self._partition_dir(self.version_dir, p) / "*.parquet")
+            .select(*key, *self.lineage)
+            .with_columns(pl.lit(p).alias(PARTITION))
+            for p in partitions
+        ).collect()
+        rivals = found.filter(pl.struct(key).is_duplicated()).sort([*key, *self.lineage])
+        if rivals.is_empty():
+            return
+        first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
+        for (partition,), lost in rivals.filter(~first).partition_by(PARTITION, as_dict=True).items():
+            directory = self._partition_dir(self.version_dir, partition)
+            files = sorted(directory.glob("*.parquet"))
+            rows = pl.read_parquet(files)
+            gone = rows.join(lost.select(self.lineage), on=self.lineage, how="semi", nulls_equal=True)
+            self._set_aside(
+                self._duplicates(gone.with_columns(pl.lit(None, pl.String).alias(RAW)), rivals.filter(first), key)
+            )
+            for file in files:
+                file.unlink()
+            kept = rows.join(lost.select(self.lineage), on=self.lineage, how="anti", nulls_equal=True)
+            kept.write_parquet(directory / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
+            partitions[partition] = {"rows": len(kept), "version": self.run_id}
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         losers = losers.join(winners.select(*key, q.location(self.table).alias(q.DUPLICATE_OF)), on=key, how="left")

@@ -153,6 +153,27 @@ def test_settlement_follows_the_rules_on_hand_made_trades(tmp_path: Path) -> Non
     assert negative["negative_sell_amount"] and negative["amount"] == Decimal("100")
 
 
+def test_an_id_filed_again_in_a_later_month_is_a_duplicate(tmp_path: Path) -> None:
+    """A key the partition does not fix: the earliest row in file order wins across months, whichever month arrives
+    first, so gold's transactions keep one row per id and an incremental build equals a full one."""
+    lake = Lake(tmp_path / "lake")
+    write_bronze(lake, "clients", "clients.csv", CLIENTS, "trades")
+    trade = "A0000001,0000000a,buy,{when},AAPL,Apple Inc.,1,10.00,10.00,USD,completed,online\n"
+    write_bronze(lake, "transactions", "2024-02.csv", HEADER + trade.format(when="2024-02-02 10:00:00"), "trades")
+    run_trades(lake)
+    write_bronze(lake, "transactions", "2024-01.csv", HEADER + trade.format(when="2024-01-02 10:00:00"), "trades")
+    run_trades(lake)  # the earlier file arrives later: the February row already loaded becomes the duplicate
+    kept = gold(lake, "transactions", "trades")
+    assert kept.select("transaction_id", pl.col("transaction_date").dt.month()).rows() == [("A0000001", 1)]
+    again = quarantine(lake, "transactions", "trades")
+    assert again.select("_source_file", "disposition", "duplicate_of").rows() == [
+        ("trades/transactions/2024-02.csv", "duplicate", "trades/transactions/2024-01.csv:2")
+    ]
+    incremental = snapshot(lake, "trades")
+    run_trades(lake, full_refresh=True)
+    assert_same(incremental, snapshot(lake, "trades"))
+
+
 def test_a_late_file_resettles_the_client_from_that_date(trades_generated: Path, tmp_path: Path) -> None:
     """An old trade arriving last changes what every later trade of its client left, exactly as a full build."""
     lake = Lake(tmp_path / "lake")

@@ -123,6 +123,7 @@ transactions = _silver(
         ),
     ),
     partition=Partition("month", "transaction_date", "%Y-%m"),
+    key_across_partitions=True,  # an id filed again in another month's drop is a duplicate too
     bronze_formats=("csv", "xlsx"),
 )
 
