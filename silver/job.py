@@ -380,10 +380,9 @@ class SilverJob:
             key = [*within, *unique]
             contested = rows.select(pl.struct(key).is_duplicated()).to_series()
             if contested.any():
-                rivals = rows.filter(contested).sort([*key, *self.lineage])
-                first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
-                rows = pl.concat([rows.filter(~contested), rivals.filter(first)])
-                self._set_aside(self._duplicates(rivals.filter(~first), rivals.filter(first), key))
+                winners, losers = self._earliest(rows.filter(contested), key)
+                rows = pl.concat([rows.filter(~contested), winners])
+                self._set_aside(self._duplicates(losers, winners, key))
         key = [*within, *self.table.key]
         silver = rows.drop(RAW).sort(key)
         if self.derivation and not self.row_wise:  # it looks at whole partitions
@@ -404,30 +403,30 @@ class SilverJob:
         repeated = keys.filter(pl.struct(key).is_duplicated()).unique()
         if repeated.is_empty():
             return
-        rivals = (
-            pl.concat(  # where each repeated key is, read only for those keys
-                scan.select(*key, *self.lineage)
-                .join(repeated.lazy(), on=key, how="semi")
-                .with_columns(pl.lit(p).alias(PARTITION))
-                for p, scan in scans.items()
-            )
-            .collect()
-            .sort([*key, *self.lineage])
-        )
-        first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
-        for (partition,), lost in rivals.filter(~first).partition_by(PARTITION, as_dict=True).items():
+        rivals = pl.concat(  # where each repeated key is, read only for those keys
+            scan.select(*key, *self.lineage)
+            .join(repeated.lazy(), on=key, how="semi")
+            .with_columns(pl.lit(p).alias(PARTITION))
+            for p, scan in scans.items()
+        ).collect()
+        winners, losers = self._earliest(rivals, key)
+        for (partition,), lost in losers.partition_by(PARTITION, as_dict=True).items():
             directory = self._partition_dir(self.version_dir, partition)
             files = sorted(directory.glob("*.parquet"))
             rows = pl.read_parquet(files)
             gone = rows.join(lost.select(self.lineage), on=self.lineage, how="semi", nulls_equal=True)
-            self._set_aside(
-                self._duplicates(gone.with_columns(pl.lit(None, pl.String).alias(RAW)), rivals.filter(first), key)
-            )
+            self._set_aside(self._duplicates(gone.with_columns(pl.lit(None, pl.String).alias(RAW)), winners, key))
             for file in files:
                 file.unlink()
             kept = rows.join(lost.select(self.lineage), on=self.lineage, how="anti", nulls_equal=True)
             kept.write_parquet(directory / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
             partitions[partition] = {"rows": len(kept), "version": self.run_id}
+
+    def _earliest(self, rivals: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Rows sharing keys: the earliest of each key in file and line order (the winners), and the others."""
+        rivals = rivals.sort([*key, *self.lineage])
+        first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
+        return rivals.filter(first), rivals.filter(~first)
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         losers = losers.join(winners.select(*key, q.location(self.table).alias(q.DUPLICATE_OF)), on=key, how="left")
