@@ -22,6 +22,7 @@ from generators.trades import generate as generate_trades
 from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 from pipelines.store import read_table
+from tests.postgres import postgres_server  # noqa: F401 (a fixture: a throwaway PostgreSQL for the tests)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 # Small but complete: two blocks of meters, three months, every kind of dirt, bills' at high rates.
