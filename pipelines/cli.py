@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.cli_export import add_export_command
 from pipelines.cli_generate import add_generate_commands
 from pipelines.cli_output import PRINTED, print_relation
 from pipelines.cli_report import add_report_command
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     add_generate_commands(commands, common)
     add_trades_commands(commands, common)
     add_report_command(commands, common)
+    add_export_command(commands, common)
     add_sql_command(commands, common)
 
     run = commands.add_parser(
