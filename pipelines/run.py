@@ -90,7 +90,8 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
 
 
 def recover(lake: Lake) -> None:
-    """Finish what a crashed run left: point stable paths at committed versions, delete uncommitted ones."""
+    """Finish what a crashed run left: point stable paths at committed versions, delete uncommitted ones and the
+    temporary files of atomic writes it did not finish (a manifest's never has the same name twice)."""
     for table in contracts.tables():
         store = TableStore(lake, table)
         state = store.state()
@@ -98,6 +99,13 @@ def recover(lake: Lake) -> None:
             store.repair_links()
         store.collect_garbage(keep_previous=state.get("previous_version") if state else None)
     shutil.rmtree(lake.tmp, ignore_errors=True)
+    # Under the lake lock no write of these is under way: a hidden one is a killed run's (bronze's are the
+    # producers' own, and are left alone).
+    for folder in (lake.runs, lake.root / "_state", lake.root / "silver", lake.root / "gold"):
+        for leftover in folder.rglob(".*") if folder.is_dir() else ():
+            if leftover.name.endswith((".tmp", ".link")):
+                leftover.unlink(missing_ok=True)
+    lake.catalog.with_name(f".{lake.catalog.name}.tmp").unlink(missing_ok=True)
 
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:

@@ -88,3 +88,21 @@ def test_a_file_the_lake_may_not_read_is_refused_until_its_permissions_change(
     run_ratings(lake)
     assert refusals(lake) == []
     assert gold(lake, "customer_ratings", "ratings")["customer_number"].sort().to_list() == [1, 4]
+
+
+def test_a_run_deletes_the_temporaries_a_killed_run_left(tmp_path: Path) -> None:
+    """A run killed while writing its manifest leaves `.<run>.json.tmp`; manifests never reuse a name, so the next
+    run must delete it (found by the crash matrix)."""
+    lake = Lake(tmp_path / "lake")
+    (folder(lake) / "Agency A 20250513.csv").write_text(f"{HEADER}\n1,2,3,x\n")
+    run_ratings(lake)
+    leftovers = [
+        lake.runs / ".20250101T000000000000Z.json.tmp",
+        lake.root / "_state" / "gold" / ".x.json.tmp",
+        lake.root / ".lakehouse.duckdb.tmp",
+        lake.root / "gold" / "ratings" / ".dim_agency.link",
+    ]
+    for path in leftovers:
+        path.write_text("{")
+    run_ratings(lake)
+    assert not [path for path in leftovers if path.exists()]
