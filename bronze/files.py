@@ -74,6 +74,18 @@ def is_unchanged(file: BronzeFile, facts: Mapping[str, Any]) -> bool:
     return (file.bytes, file.mtime_ns) == (facts["bytes"], facts["mtime_ns"]) or sha256_of(file.path) == facts["sha256"]
 
 
+def refused_and_changed(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[str, BronzeFile]) -> list[str]:
+    """The files refused whole (they loaded nothing) that were removed or replaced since, or whose permissions
+    changed (their ctime moved): such a file is forgotten, or read again, without breaking immutability."""
+    return [
+        rel for rel, facts in ingested.items()
+        if facts.get("refused") and (
+            rel not in present or not is_unchanged(present[rel], facts)
+            or present[rel].ctime_ns != facts.get("ctime_ns", present[rel].ctime_ns)
+        )
+    ]  # fmt: skip
+
+
 class BronzeChangedError(LakehouseError):
     """Ingested bronze files changed or vanished; `altered` maps each to whether it still exists, so that the run
     can name the cheapest repair."""

@@ -151,6 +151,14 @@ def unreadable(error: OSError) -> str:
     return f"the file cannot be read ({error.strerror}): give the lake read permission"
 
 
+def misnamed(path: Path, columns: Sequence[str]) -> tuple[pl.DataFrame, list[FileFacts]]:
+    """The one record and the facts of a file refused for its name, which is not UTF-8 (so it cannot be stored or
+    shown as it is); its content is hashed, not read."""
+    reason = "the file name is not valid UTF-8 (shown with \\x escapes); rename it"
+    digest = hashlib.sha256(with_retries(lambda: _read_whole(path), f"reading {path}")).hexdigest()
+    return refused(reason, columns, FILE_NAME), [FileFacts(digest, path.stat().st_size, 1, refused=reason)]
+
+
 def refused(reason: str, columns: Sequence[str], error: str = FILE_REFUSED) -> pl.DataFrame:
     """The one record of a file refused whole (`file:encoding`, ...), at line 1, its reason as its raw text."""
     return pl.DataFrame(

@@ -37,7 +37,8 @@ from pipelines.repair import repair_command
 from pipelines.selection import resolve_domains, select_models
 from pipelines.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from silver import computed_by, derivation_for
-from silver.job import SilverJob, SilverResult
+from silver.job import SilverJob
+from silver.result import SilverResult
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ tables computed from them (trade settlements)."""
 from contracts.schema import Table
 from silver import meters, payments, ratings, trades
 from silver.agency_files_job import AgencyFilesJob
-from silver.job import Derivation
+from silver.result import Derivation
 from silver.settlement_job import SettlementJob
 
 _DERIVATIONS = {

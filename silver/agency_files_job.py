@@ -24,7 +24,7 @@ from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore
 from silver import computed, ratings
-from silver.job import SilverResult
+from silver.result import SilverResult
 
 
 class AgencyFilesJob:

@@ -10,7 +10,7 @@ from pipelines.checks import Failure
 from pipelines.errors import CheckFailedError
 from pipelines.plan import Plan
 from pipelines.store import TableStore
-from silver.job import SilverResult
+from silver.result import SilverResult
 
 
 def refuse(store: TableStore, failures: list[Failure]) -> None:

@@ -21,31 +21,28 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from bronze.files import BronzeFile, batches_of, check_unchanged, discover, is_unchanged, sha256_of
+from bronze.files import BronzeFile, batches_of, check_unchanged, discover, refused_and_changed
 from bronze.reader import (
-    ERROR,
     FILE_INDEX,
-    FILE_NAME,
     RAW,
     BronzeReader,
-    FileFacts,
+    misnamed,
     read_small_files,
-    refused,
     strip_terminators,
 )
 from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
-from pipelines.errors import ConservationError
 from pipelines.lake import Lake
 from pipelines.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
 from silver import merging
 from silver import quarantine as q
+from silver.keys import earliest, repeated_across
+from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
 
 WHOLE = ""  # the single partition of an unpartitioned table
@@ -53,27 +50,6 @@ STAGED_ROW_GROUP = 65_536
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 PARTITION = "_p"  # the partition of a row while it is staged and merged
 Progress = Callable[..., Iterable]
-# Columns a table computes over one whole partition (or row by row, see `row_wise`), given its parents' rows.
-Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
-
-
-def row_wise(derivation: Derivation) -> Derivation:
-    """Mark a derivation whose every row depends on that row (and its parents) alone: it runs once, when the row is
-    staged, and its columns are stored and carried through later merges. So it may also change a source column
-    (a sell filed negative becomes its absolute value) without being applied twice."""
-    derivation.row_wise = True  # type: ignore[attr-defined]
-    return derivation
-
-
-@dataclass
-class SilverResult:
-    table: Table
-    status: str  # "built" or "up_to_date"
-    version: str
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)
-    changes: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 class SilverJob:
@@ -123,14 +99,7 @@ class SilverJob:
         ingested = dict(self.previous["files"]) if self.previous else {}
         self.redo = {rel for rel in present if self.reprocess and f"={self.reprocess}/" in rel}
         ingested = {rel: facts for rel, facts in ingested.items() if rel not in self.redo}
-        # A file refused whole loaded nothing: it may be replaced (read again) or removed (forgotten).
-        withdrawn = [
-            rel for rel, facts in ingested.items()
-            if facts.get("refused") and (
-                rel not in present or not is_unchanged(present[rel], facts)
-                or present[rel].ctime_ns != facts.get("ctime_ns", present[rel].ctime_ns)
-            )
-        ]  # fmt: skip
+        withdrawn = refused_and_changed(ingested, present)  # loaded nothing: replaced (read again) or removed
         for rel in withdrawn:
             del ingested[rel]
             self.released[q.part_name(self.table, rel)].append(q.whole_file(self.table, rel))
@@ -153,7 +122,7 @@ class SilverJob:
         if self.table.key_across_partitions:
             self._unique_across_partitions(partitions)
         self._write_quarantine()
-        totals = self._account(partitions, ingested)
+        totals = q.account(self.table, self.version_dir / QUARANTINE, partitions, ingested)
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(self.version_dir / SET_ASIDE, ignore_errors=True)
         before = self.previous["rows"] if self.previous else dict.fromkeys(totals, 0)
@@ -201,9 +170,8 @@ class SilverJob:
         workbooks) and stage their rows."""
         name = q.file_key(files[0].rel)
         if not files[0].name_ok:  # batched alone (see batches_of): its name cannot be stored as it is
-            reason = "the file name is not valid UTF-8 (shown with \\x escapes); rename it"
-            self._check(q.traced(self.table, refused(reason, self.columns, FILE_NAME), files[0].rel), name)
-            facts = [FileFacts(sha256_of(files[0].path), files[0].bytes, 1, refused=reason)]
+            raw, facts = misnamed(files[0].path, self.columns)
+            self._check(q.traced(self.table, raw, files[0].rel), name)
         elif len(files) == 1 and not is_workbook(files[0].path):
             reader = BronzeReader(files[0].path, self.columns)
             for raw in reader:
@@ -278,7 +246,7 @@ class SilverJob:
             waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
             if waiting.is_empty():
                 continue
-            checked = validate(waiting.with_columns(_structure_error()), self.table, self.parents)
+            checked = validate(waiting.with_columns(q.structure_error()), self.table, self.parents)
             rules = checked.get_column(RULES)
             ok = rules.list.len() == 0
             self._set_aside(waiting.filter(~ok).with_columns(rules.filter(~ok).alias("failed_rules")))
@@ -380,7 +348,7 @@ class SilverJob:
             key = [*within, *unique]
             contested = rows.select(pl.struct(key).is_duplicated()).to_series()
             if contested.any():
-                winners, losers = self._earliest(rows.filter(contested), key)
+                winners, losers = earliest(rows.filter(contested), key, self.lineage)
                 rows = pl.concat([rows.filter(~contested), winners])
                 self._set_aside(self._duplicates(losers, winners, key))
         key = [*within, *self.table.key]
@@ -399,17 +367,10 @@ class SilverJob:
         and its partition rewritten without it. Only the keys are read to find them (10 M trade ids: about 2 s)."""
         key = list(self.table.key)
         scans = {p: pl.scan_parquet(self._partition_dir(self.version_dir, p) / "*.parquet") for p in partitions}
-        keys = pl.concat(scan.select(key) for scan in scans.values()).collect()
-        repeated = keys.filter(pl.struct(key).is_duplicated()).unique()
-        if repeated.is_empty():
+        rivals = repeated_across(scans, key, self.lineage, PARTITION)
+        if rivals is None:
             return
-        rivals = pl.concat(  # where each repeated key is, read only for those keys
-            scan.select(*key, *self.lineage)
-            .join(repeated.lazy(), on=key, how="semi")
-            .with_columns(pl.lit(p).alias(PARTITION))
-            for p, scan in scans.items()
-        ).collect()
-        winners, losers = self._earliest(rivals, key)
+        winners, losers = earliest(rivals, key, self.lineage)
         for (partition,), lost in losers.partition_by(PARTITION, as_dict=True).items():
             directory = self._partition_dir(self.version_dir, partition)
             files = sorted(directory.glob("*.parquet"))
@@ -421,12 +382,6 @@ class SilverJob:
             kept = rows.join(lost.select(self.lineage), on=self.lineage, how="anti", nulls_equal=True)
             kept.write_parquet(directory / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
             partitions[partition] = {"rows": len(kept), "version": self.run_id}
-
-    def _earliest(self, rivals: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Rows sharing keys: the earliest of each key in file and line order (the winners), and the others."""
-        rivals = rivals.sort([*key, *self.lineage])
-        first = rivals.select(pl.struct(key).is_first_distinct()).to_series()
-        return rivals.filter(first), rivals.filter(~first)
 
     def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         losers = losers.join(winners.select(*key, q.location(self.table).alias(q.DUPLICATE_OF)), on=key, how="left")
@@ -449,27 +404,3 @@ class SilverJob:
         for rel in self.redo:  # read again: their rows are set aside afresh
             current.pop(q.part_name(self.table, rel), None)
         q.write_version(self.version_dir / QUARANTINE, self.table, current, self.set_aside, self.released, self.threads)
-
-    def _account(self, partitions: Mapping[str, Mapping], ingested: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-        """Totals of the new version; refuses to publish unless every bronze row is accounted for."""
-        parts = self.version_dir / QUARANTINE / "*.parquet"
-        counted = dict(pl.scan_parquet(parts).group_by(q.DISPOSITION).len().collect().iter_rows())
-        totals = {
-            "bronze": sum(f["rows"] for f in ingested.values()),
-            "loaded": sum(p["rows"] for p in partitions.values()),
-            "quarantined": counted.get(q.INVALID, 0),
-            "duplicates": counted.get(q.DUPLICATE, 0),
-        }
-        if totals["bronze"] != totals["loaded"] + totals["quarantined"] + totals["duplicates"]:
-            raise ConservationError(
-                f"{self.table.qualified_name} does not account for every bronze row ({totals}); the new version "
-                "was not published and the previous one stays current; please report this as a bug"
-            )
-        return totals
-
-
-def _structure_error() -> pl.Expr:
-    """A quarantined row's structural error, as the reader gave it (a misshapen row never loads, whatever its
-    values)."""
-    first = pl.col("failed_rules").list.first()
-    return pl.when(first.str.starts_with("row:")).then(first).alias(ERROR)

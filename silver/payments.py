@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from contracts.payments.silver import REVENUE
-from silver.job import row_wise
+from silver.result import row_wise
 
 # the seed's buckets: under 1 s fast, under 3 s medium, else slow
 FAST_BELOW, MEDIUM_BELOW = 1.0, 3.0

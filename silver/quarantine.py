@@ -13,12 +13,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from bronze.reader import LINE, RAW, BronzeReader, strip_terminators
+from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
 from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import SOURCE_FILE, Table
+from pipelines.errors import ConservationError
 from pipelines.store import ZSTD_LEVEL
 
 FILE = SOURCE_FILE
@@ -193,3 +195,30 @@ def fetch_raw_lines(bronze_root: Path, table: Table, wanted: pl.DataFrame) -> pl
             hit = chunk.join(rows.select(where), on=[c for c in where if c in chunk.columns], nulls_equal=True)
             found.append(hit.select(*where, strip_terminators(pl.col(RAW))))
     return pl.concat(found) if found else pl.DataFrame(schema={**lineage_schema(table), RAW: pl.String()})
+
+
+def structure_error() -> pl.Expr:
+    """A quarantined row's structural error as the reader gave it (the reader's `ERROR` column), so that a misshapen
+    row validated again never loads, whatever its values."""
+    first = pl.col("failed_rules").list.first()
+    return pl.when(first.str.starts_with("row:")).then(first).alias(ERROR)
+
+
+def account(
+    table: Table, folder: Path, partitions: Mapping[str, Mapping[str, Any]], ingested: Mapping[str, Mapping[str, Any]]
+) -> dict[str, int]:
+    """A new version's totals from its partitions and its quarantine `folder`; refuses to publish unless every
+    bronze row is accounted for: loaded, quarantined or removed as a duplicate."""
+    counted = dict(pl.scan_parquet(folder / "*.parquet").group_by(DISPOSITION).len().collect().iter_rows())
+    totals = {
+        "bronze": sum(f["rows"] for f in ingested.values()),
+        "loaded": sum(p["rows"] for p in partitions.values()),
+        "quarantined": counted.get(INVALID, 0),
+        "duplicates": counted.get(DUPLICATE, 0),
+    }
+    if totals["bronze"] != totals["loaded"] + totals["quarantined"] + totals["duplicates"]:
+        raise ConservationError(
+            f"{table.qualified_name} does not account for every bronze row ({totals}); the new version was not "
+            "published and the previous one stays current; please report this as a bug"
+        )
+    return totals

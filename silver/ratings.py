@@ -20,8 +20,8 @@ from pathlib import PurePosixPath
 import polars as pl
 
 from contracts.ratings.silver import customer_ratings_history
-from silver.job import row_wise
 from silver.quarantine import FILE
+from silver.result import row_wise
 
 MAX_ID = 48
 TABLE_PREFIX = "customer_rating_"  # the source's table of agency X: customer_rating_agency_x

@@ -29,7 +29,7 @@ from pipelines.lake import Lake
 from pipelines.plan import plan
 from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
 from silver import computed, merging, settlement
-from silver.job import SilverResult
+from silver.result import SilverResult
 
 CARRY = "carry"  # per year: every client's account at the end of it, for the next rebuild to start from
 OPENING_FILE = "opening.parquet"  # the clients' opening accounts this version was settled from

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from contracts.trades.silver import CURRENCIES, MONEY, RATE, fx_rate
-from silver.job import row_wise
+from silver.result import row_wise
 
 _RATES = pl.DataFrame(
     [(a, b, fx_rate(a, b), fx_rate(a, "USD")) for a in CURRENCIES for b in CURRENCIES],
