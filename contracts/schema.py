@@ -77,6 +77,10 @@ TIMESTAMP_MS = DataType(
 INTEGER = DataType("integer", pl.Int32(), "INTEGER", r"^[+-]?[0-9]+$", bounds=(-(2**31), 2**31 - 1))
 TEXT_LIST = DataType("list<string>", pl.List(pl.String()), "VARCHAR[]", None)
 BOOL = DataType("bool", pl.Boolean(), "BOOLEAN", r"(?i)^(true|false|yes|no|1|0)$")
+# A JSON document a gold model builds with DuckDB's json functions (PostgreSQL's jsonb). Parquet marks the column
+# JSON, which polars reads as bytes: `read_table` gives it back as the text polars calls it here. Silver has no
+# JSON parser, so no silver contract may declare it (see Table).
+JSON = DataType("json", pl.String(), "JSON", None)
 
 
 def decimal(precision: int, scale: int) -> DataType:
@@ -209,6 +213,8 @@ class Table:
         unknown += [n for columns in self.unique for n in columns if n not in index]
         if self.unique and self.partition:
             raise ValueError(f"contract {self.qualified_name}: alternate keys need an unpartitioned table")
+        if self.layer != "gold" and any(c.type is JSON for c in self.columns):
+            raise ValueError(f"contract {self.qualified_name}: JSON columns are built by gold models only")
         if unknown:
             raise ValueError(f"contract {self.qualified_name} names unknown columns {unknown}")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from contracts.schema import Table
+from contracts.schema import JSON, Table
 from pipelines import faults
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
@@ -197,7 +197,9 @@ def read_table(path: Path, table: Table, columns: list[str] | None = None) -> pl
         hive_partitioning=partitioned,
         hive_schema={partition: pl.String()} if partitioned else None,
     )
-    return (rows.select(columns) if columns else rows).collect()
+    # polars reads Parquet's JSON columns as bytes: back to the text their contract's polars type says
+    text = [c.name for c in table.columns if c.type is JSON and (columns is None or c.name in columns)]
+    return (rows.select(columns) if columns else rows).with_columns(pl.col(text).cast(pl.String)).collect()
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any], compact: bool = False) -> None:

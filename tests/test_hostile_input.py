@@ -48,11 +48,12 @@ def test_refused_files_are_recorded_and_can_be_replaced_or_removed(tmp_path: Pat
         "UTF-16" in refused["Agency B 20250513.csv"] and "not valid UTF-8" in refused["Agency C caf\\xe9 20250513.csv"]
     )
     assert refused["Agency A 20250513.csv"] is None
-    audit = gold(lake, "file_invalid_rows", "ratings").sort("source_file")
+    audit = gold(lake, "file_invalid_rows", "ratings").sort("file")
     assert audit["errors"].to_list() == [
         ["UTF-16 or UTF-32 text: save it as CSV UTF-8"],
         ["the file name is not UTF-8: rename it"],
     ]
+    assert audit["error"].to_list() == [errors[0] for errors in audit["errors"]]  # a file's one fault, to triage by
     assert run_ratings(lake).status == "up_to_date"  # refused files are not read again while unchanged
 
     (bronze / "Agency B 20250513.csv").write_bytes(f"{HEADER}\n7,8,9,x\n".encode())  # saved as CSV UTF-8

@@ -84,7 +84,7 @@ def test_every_table_opens_in_pandas_pyarrow_and_polars(every_domain: Lake) -> N
 
 def test_the_catalog_opens_in_a_duckdb_1_1_client(every_domain: Lake, tmp_path: Path) -> None:
     """The catalog in a DuckDB 1.1 client from PyPI, installed into a throwaway venv: every view answers, with the
-    rows today's DuckDB counts."""
+    rows today's DuckDB counts, and its columns read."""
     environment = tmp_path / "duckdb-1.1"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
@@ -100,6 +100,8 @@ import duckdb, json, sys
 con = duckdb.connect(sys.argv[1], read_only=True)
 views = con.execute("select schema_name || '.' || view_name from duckdb_views() where not internal").fetchall()
 counts = {view: con.execute(f"select count(*) from {view}").fetchall()[0][0] for (view,) in views}
+for (view,) in views:  # and every column's values, of every type (JSON too)
+    con.execute(f"select * from {view} limit 1").fetchall()
 print(json.dumps({duckdb.__version__: counts}))
 """
     answered = subprocess.run([python, "-c", script, str(every_domain.catalog)], capture_output=True, text=True)

@@ -3,6 +3,7 @@ reproduced byte for byte from the source's own files."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from decimal import Decimal
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generators.ratings import generate
+from gold.models import macros_sql
 from pipelines.cli import main
 from pipelines.lake import Lake
 from silver.ratings import agency_of, date_of
@@ -49,7 +51,7 @@ def drop(lake: Lake, name: str, text: str | bytes, arrived: int | None = None) -
 
 def audit(lake: Lake) -> dict[int, tuple[list[str], list[str]]]:
     rows = gold(lake, "file_invalid_rows", "ratings")
-    return {r["source_line"]: (r["failed_columns"], r["errors"]) for r in rows.iter_rows(named=True)}
+    return {r["line"]: (r["invalid_columns"], r["errors"]) for r in rows.iter_rows(named=True)}
 
 
 def report(lake: Lake) -> list[tuple]:
@@ -105,12 +107,57 @@ def test_every_rule_and_every_failing_column(tmp_path: Path) -> None:
         11: (["customer_number"], ["customer already on line 2"]),
     }
     rows = gold(lake, "file_invalid_rows", "ratings")
-    assert rows.filter(pl.col("source_line") == 5)["raw_row"].item() == "12x,1.5,,twenty-six characters long.."
-    assert set(rows["agency_table"]) == {"customer_rating_agency_a"}
+    assert rows.filter(pl.col("line") == 5)["raw_row"].item() == "12x,1.5,,twenty-six characters long.."
+    assert set(rows["table_name"]) == {"customer_rating_agency_a"}
     blank = quarantine(lake, "customer_ratings_history", "ratings").filter(pl.col("_source_line") == 7)
     assert blank["failed_rules"].to_list() == [["row:blank"]]  # accounted for, not audited
     # 3 valid rows (a duplicate's number is a valid integer); numbers not valid on lines 4, 5, 6 and 8: 4 / 7
     assert report(lake) == [("agency_a", 3, -7 - 2147483648 + 1, 1, 4, Decimal("57.14"))]
+
+
+def test_the_audit_has_the_shape_the_sources_postgresql_users_query(tmp_path: Path) -> None:
+    """Issue 13: (file, line, table_name, invalid_columns, error, payload as JSON): one error to triage each row by,
+    and its fields by column name, null where the row has none."""
+    lake = Lake(tmp_path / "lake")
+    drop(
+        lake,
+        "Agency A 20250513.csv",
+        HEADER
+        + "1,10,20,low-value\r\n"  # 2: loaded
+        + "12a,5,,x\r\n"  # 3: letters in the number, no limit
+        + "abc,1\r\n"  # 4: short, and its number is no integer
+        + '7,1,"2,x\r\n'  # 5: cannot be split
+        + "1,9,9,high-value\r\n",  # 6: customer 1 again
+    )
+    run_ratings(lake)
+    rows = gold(lake, "file_invalid_rows", "ratings").sort("line")
+    assert rows.columns == [
+        "file", "line", "agency_id", "table_name", "invalid_columns", "errors", "error", "payload", "raw_row",
+        "invalid_customer_number", "duplicate", "is_current",
+    ]  # fmt: skip
+    assert rows.select("line", "invalid_columns", "error").rows() == [
+        (3, ["customer_number", "customer_rating_limit"], "invalid customer_number, customer_rating_limit"),
+        (4, ["row", "customer_number"], "wrong number of fields"),
+        (5, ["row"], "unbalanced quotes"),
+        (6, ["customer_number"], "duplicate customer_number"),
+    ]
+    fields = ("customer_number", "customer_rating", "customer_rating_limit", "customer_status")
+    assert [json.loads(payload) for payload in rows["payload"]] == [
+        dict(zip(fields, ("12a", "5", None, "x"))),
+        dict(zip(fields, ("abc", "1", None, None))),
+        dict.fromkeys(fields),
+        dict(zip(fields, ("1", "9", "9", "high-value"))),
+    ]
+    assert rows.schema["payload"] == pl.String  # polars reads the Parquet JSON column as bytes; read_table as text
+    assert set(rows["file"]) == {"ratings/agency_files/Agency A 20250513.csv"}
+    con = duckdb.connect(str(lake.catalog), read_only=True)
+    typed = "select typeof(payload), payload->>'customer_number' from gold_ratings.file_invalid_rows where line = 3"
+    assert con.execute(typed).fetchall() == [("JSON", "12a")]
+    # a column failing two rules is named once
+    con = duckdb.connect()
+    con.execute(macros_sql("ratings"))
+    rules, columns = ["customer_status:length", "customer_status:pattern"], ["customer_status"] * 2
+    assert con.execute("select rating_row_error(?, ?)", [rules, columns]).fetchall() == [("invalid customer_status",)]
 
 
 def test_an_agencys_newest_file_replaces_all_its_rows(tmp_path: Path) -> None:
@@ -148,7 +195,7 @@ def test_an_agency_with_only_invalid_rows_or_an_empty_file_reports_zeros(tmp_pat
     assert report(lake) == [("agency_c", 0, 0, 0, 2, 100), ("agency_d", 0, 0, 0, 0, 0)]
     assert gold(lake, "customer_ratings", "ratings").is_empty()
     current = gold(lake, "file_invalid_rows", "ratings").filter("is_current")
-    assert current["source_line"].sort().to_list() == [2, 3, 4]
+    assert current["line"].sort().to_list() == [2, 3, 4]
 
 
 def test_hostile_file_names_never_reach_sql_or_paths_unsanitised(tmp_path: Path, capsys) -> None:
@@ -200,9 +247,7 @@ def test_silver_and_the_audit_catch_exactly_what_the_ledger_says(ratings_lake: L
     assert caught["kind"].null_count() == 0 and caught["disposition"].null_count() == 0
     for row in caught.iter_rows(named=True):  # the rule the ledger names, among the row's failed rules
         assert row["detail"] in row["failed_rules"], row
-    audited = gold(ratings_lake, "file_invalid_rows", "ratings").select(
-        pl.col("source_file").alias("file"), pl.col("source_line").alias("line"), "invalid_customer_number"
-    )
+    audited = gold(ratings_lake, "file_invalid_rows", "ratings").select("file", "line", "invalid_customer_number")
     expected = injected.filter(pl.col("kind") != "blank")
     assert sorted(audited.select("file", "line").rows()) == sorted(expected.select("file", "line").rows())
     numbers = expected.filter(pl.col("detail").str.starts_with("customer_number:")).select("file", "line").rows()

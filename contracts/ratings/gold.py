@@ -1,10 +1,25 @@
 """Ratings gold: every agency's current full load, the source's audit of invalid rows, and its aggregate report.
 
-Columns that mean the same as in silver are silver's own Column objects, so they are described once.
+Columns that mean the same as in silver are silver's own Column objects (renamed where the source's users name
+them otherwise), so they are described once.
 """
 
+from dataclasses import replace
+
 from contracts.ratings import silver
-from contracts.schema import BOOL, INT, STRING, TEXT_LIST, Column, ForeignKey, Partition, SplitViews, Table, decimal
+from contracts.schema import (
+    BOOL,
+    INT,
+    JSON,
+    STRING,
+    TEXT_LIST,
+    Column,
+    ForeignKey,
+    Partition,
+    SplitViews,
+    Table,
+    decimal,
+)
 
 RATING_COLUMNS = ("customer_number", "customer_rating", "customer_rating_limit", "customer_status")
 
@@ -47,20 +62,35 @@ customer_ratings = _gold(
 
 file_invalid_rows = _gold(
     "file_invalid_rows",
-    "One row of an agency file that was not loaded (the source's audit table): every failing column with a "
-    "short error each, for every file, current or replaced. Blank lines are no records and are not listed.",
+    "One row of an agency file that was not loaded (the source's audit table, in the shape its PostgreSQL users "
+    "query): every failing column with a short error each, one error to triage by, and the row's fields, for every "
+    "file, current or replaced. Blank lines are no records and are not listed.",
     [
-        Column("source_file", STRING, "The file."),
-        Column("source_line", INT, "The row's line in it (the header is line 1; a file refused whole: 1).", min=1),
-        *_of(silver.agency_files, "agency_id", "agency_table"),
-        Column("raw_row", STRING, "The row as written."),
-        Column("failed_columns", TEXT_LIST, "Every failing column; 'row' when the row itself is malformed."),
+        Column("file", STRING, "The file."),
+        Column("line", INT, "The row's line in it (the header is line 1; a file refused whole: 1).", min=1),
+        *_of(silver.agency_files, "agency_id"),
+        replace(silver.agency_files.column("agency_table"), name="table_name"),
+        Column("invalid_columns", TEXT_LIST, "Every failing column; 'row' when the row itself is malformed."),
         Column("errors", TEXT_LIST, "A short error for each failing column, in the same order."),
+        Column(
+            "error",
+            STRING,
+            "The row's error, to triage by: a malformed row's own (e.g. 'wrong number of fields'), 'duplicate "
+            "customer_number', else 'invalid ' and the failing columns (e.g. 'invalid customer_number, "
+            "customer_rating').",
+        ),
+        Column(
+            "payload",
+            JSON,
+            "The row's fields by column name, as text (null: missing, empty or unreadable), e.g. "
+            '{"customer_number": "12a", "customer_rating": "5", ...}; a duplicate\'s as loaded.',
+        ),
+        Column("raw_row", STRING, "The row as written."),
         Column("invalid_customer_number", BOOL, "The row's customer_number is itself not a valid integer."),
         Column("duplicate", BOOL, "Valid, but its customer appears earlier in the same file."),
         Column("is_current", BOOL, "The file is its agency's current file."),
     ],
-    key=("source_file", "source_line"),
+    key=("file", "line"),
     foreign_keys=(ForeignKey(("agency_id",), "dim_agency", ("agency_id",)),),
 )
 

@@ -27,6 +27,14 @@ create or replace macro rating_rule_error(rule, duplicate_of) as
         when 'file:name' then 'the file name is not UTF-8: rename it'
         else rating_rule_kind_error(rule, duplicate_of)
     end;
+-- The one error to triage an audited row by, from its failed rules and their columns: a malformed row's own fault
+-- (the wrong number of fields, whatever its values), a duplicate, else the columns that failed, each named once.
+create or replace macro rating_row_error(rules, columns) as
+    case
+        when list_contains(rules, 'key:duplicate') then 'duplicate customer_number'
+        when list_contains(columns, 'row') then rating_rule_error(rules[list_position(columns, 'row')], null)
+        else 'invalid ' || array_to_string(list_filter(columns, lambda c, i: list_position(columns, c) = i), ', ')
+    end;
 -- part / whole x 100, rounded half up to 2 places in exact integer arithmetic; 0.00 when whole is 0.
 create or replace macro half_up_percent(part, whole) as
     cast(
