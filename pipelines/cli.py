@@ -109,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
         default="2GB",
         help="DuckDB memory limit before spilling: 2GB, 512MiB, 75%% (of the machine's memory) (default 2GB)",
     )
+    run.add_argument(
+        "--export",
+        choices=["postgres"],
+        default=None,
+        help="then export the tables the run changed (PostgreSQL from --dsn, else $LAKEHOUSE_PG_DSN or libpq's "
+        "defaults; see `lakehouse export postgres --help`)",
+    )
+    run.add_argument("--dsn", default=None, help="with --export postgres: a libpq URI without password")
     run.set_defaults(handler=_run)
 
     refresh = commands.add_parser(
@@ -173,21 +181,22 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         parents=[common],
         help="time generate, silver, gold and refresh cycles",
-        description="Benchmark each domain end to end in scratch lakes under <data-dir>/_bench.",
+        description="Benchmark each domain end to end in scratch lakes under <data-dir>/_bench, then the PostgreSQL "
+        "export against psql \\copy (skipped without PostgreSQL's binaries or the postgres extra).",
     )
     bench.add_argument(
         "--scale",
         type=positive_float,
         default=1.0,
         help="1 = 100 meters for a year; 20,000 subscribers for a week; 100,000 trades; 1,000 agencies' files of "
-        "1,000 rows for 30 days",
+        "1,000 rows for 30 days; about 2 M rows exported to PostgreSQL",
     )
     bench.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1)
     bench.add_argument(
         "--domain",
-        choices=["meters", "telecom", "payments", "trades", "ratings"],
+        choices=["meters", "telecom", "payments", "trades", "ratings", "export"],
         action="append",
-        help="only this domain",
+        help="only this domain (export: the PostgreSQL export against psql \\copy)",
     )
     bench.set_defaults(handler=_bench)
     return parser
@@ -209,7 +218,13 @@ def _run(args: argparse.Namespace) -> int:
         args.memory_limit,
         date=args.date.isoformat() if args.date else None,
     )
-    run(_lake(args), options, " ".join(["lakehouse", *sys.argv[1:]]))  # a failed run raises
+    lake = _lake(args)
+    run(lake, options, " ".join(["lakehouse", *sys.argv[1:]]))  # a failed run raises
+    if args.export == "postgres":  # what the run rebuilt is what the database does not hold yet
+        from pipelines.cli_export import export_to_postgres
+        from pipelines.selection import resolve_domains
+
+        export_to_postgres(lake, resolve_domains(tuple(args.domain)), args.dsn)
     return 0
 
 
@@ -280,6 +295,7 @@ def _models(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import bench_meters
+    from pipelines.bench_export import bench_export
     from pipelines.bench_payments import bench_payments
     from pipelines.bench_ratings import bench_ratings
     from pipelines.bench_telecom import bench_telecom
@@ -291,6 +307,7 @@ def _bench(args: argparse.Namespace) -> int:
         "payments": bench_payments,
         "trades": bench_trades,
         "ratings": bench_ratings,
+        "export": bench_export,
     }
     for domain in args.domain or list(benches):
         benches[domain](_lake(args), args.scale, args.workers)

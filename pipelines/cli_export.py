@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
+from collections.abc import Sequence
 
 from pipelines.lake import Lake
 
@@ -34,12 +36,34 @@ def add_export_command(commands: argparse._SubParsersAction, common: argparse.Ar
 
 
 def _export_postgres(args: argparse.Namespace) -> int:
-    from pipelines.pg_export import export
     from pipelines.selection import resolve_domains
 
     lake = Lake.locate(getattr(args, "data_dir", None))
-    dsn = args.dsn or os.environ.get(DSN_ENV) or "postgresql://"
-    for done in export(lake, dsn, resolve_domains(tuple(args.domain)), args.select, args.schema_prefix):
-        what = f"{done.rows:,} rows in {done.seconds:.1f} s" if done.status == "exported" else "up to date"
-        print(f"postgres {done.table}: {what}")
+    export_to_postgres(lake, resolve_domains(tuple(args.domain)), args.dsn, args.select, args.schema_prefix)
     return 0
+
+
+def export_to_postgres(
+    lake: Lake, domains: Sequence[str], dsn: str | None, select: Sequence[str] = (), schema_prefix: str = ""
+) -> None:
+    """Export, print a line per table and log the outcome (tables and rows: never the DSN, which may hold a
+    password)."""
+    from pipelines import logs
+    from pipelines.pg_export import export
+
+    started = time.monotonic()
+    results = export(lake, dsn or os.environ.get(DSN_ENV) or "postgresql://", domains, select, schema_prefix)
+    for done in results:
+        if done.status == "up_to_date":
+            print(f"postgres {done.table}: up to date")
+        else:
+            replaced = f", {done.partitions} partition(s) replaced" if done.partitions else ""
+            print(f"postgres {done.table}: {done.status}, {done.rows:,} rows{replaced} ({done.seconds:.1f} s)")
+    changed = [d for d in results if d.status != "up_to_date"]
+    seconds = round(time.monotonic() - started, 3)
+    summary = f"{len(changed)} of {len(results)} table(s) exported in {seconds:.1f} s" if changed else "up to date"
+    print(f"export postgres: {summary}")
+    logs.event(
+        "export_finished", summary, target="postgres", seconds=seconds,
+        tables={d.table: {"status": d.status, "rows": d.rows, "seconds": d.seconds} for d in results},
+    )  # fmt: skip

@@ -1,63 +1,123 @@
-"""`lakehouse export postgres`: gold tables published into PostgreSQL, each whole or not at all.
+"""`lakehouse export postgres`: gold tables published into PostgreSQL, each domain whole or not at all.
 
-The lake stays the source of truth; the database is a replica. Each table is created from its contract in
-`<schema>.<table>__new`, bulk-loaded from DuckDB's Arrow stream by the ADBC driver (binary COPY, batch by batch, so
-a table never has to fit in memory), analysed, then swapped in by one transaction (the old table dropped, the new
-one and its key renamed) under a lock timeout: a reader sees the old table or the new one. `lakehouse_export`
-records the lake version each table holds, so an export with nothing new changes nothing; a killed export leaves
-`__new` tables, which the next one drops.
+The lake stays the source of truth; the database is a replica. A domain's changed tables are built aside as
+`<table>__new` from their contracts (pipelines/pg_types.py) and shapes (pipelines/pg_shapes.py), bulk-loaded from
+DuckDB's Arrow stream by the ADBC driver (binary COPY, batch by batch, so no table has to fit in memory), keyed,
+indexed and analysed; then one transaction under a lock timeout swaps them in (pipelines/pg_swap.py): a reader
+sees the old tables or the new ones, never an error or half a table. A partitioned table has only its changed
+partitions replaced. `lakehouse_export` records the lake version of each table (and partition) the database holds,
+so an export with nothing new changes nothing; a killed export leaves `__new` relations, which the next one drops.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
 
 import contracts
 from contracts.schema import Table
+from gold.models import models
+from pipelines import faults
 from pipelines.duck import connect
 from pipelines.errors import LakehouseError
 from pipelines.lake import Lake
-from pipelines.pg_types import create_table_sql, identifier
+from pipelines.pg_shapes import NEW, partitioning, primary_key, shape_of
+from pipelines.pg_swap import LOCK_TIMEOUT, Swap
+from pipelines.pg_types import create_table_sql, fitted, foreign_key_sql, identifier
 from pipelines.store import TableStore
 
-NEW = "__new"
-LOCK_TIMEOUT = "10s"
 BATCH_ROWS = 131_072
 _VERSIONS = """create table if not exists public.lakehouse_export (
-    schema_name text not null, table_name text not null, lake_version text not null, rows bigint not null,
-    exported_at timestamptz not null default now(), primary key (schema_name, table_name))"""
+    schema_name text not null, table_name text not null, lake_version text not null, shape text not null,
+    partitions text not null, rows bigint not null, exported_at timestamptz not null default now(),
+    primary key (schema_name, table_name))"""
+_LOCK = "select pg_try_advisory_lock(hashtext('lakehouse export'))"
+_DEPENDED_ON = """
+select exists (select from pg_constraint
+               where contype = 'f' and confrelid = to_regclass($1) and conrelid <> confrelid)
+    or exists (select from pg_depend d join pg_rewrite r on r.oid = d.objid
+               where d.classid = 'pg_rewrite'::regclass and d.refobjid = to_regclass($1)
+                 and r.ev_class <> d.refobjid)"""
 
 
 @dataclass
 class Exported:
     table: str  # schema.table in PostgreSQL
-    status: str  # "exported" or "up_to_date"
+    status: str  # "exported", "refreshed" or "up_to_date"
     rows: int
     seconds: float = 0.0
+    partitions: int = 0  # of a partitioned table, those replaced
+
+
+@dataclass
+class Job:
+    """One table to publish, by one of four modes: "swap" builds it whole aside and renames it in (a new table, a
+    new shape, or a table nothing else in the database depends on); "merge" builds it aside and writes the
+    difference into the published table, which keeps its identity, so the foreign keys and views that depend on it
+    stay; "partial" replaces the changed partitions of a partitioned table; "refresh" refreshes a materialized
+    view concurrently."""
+
+    table: Table
+    schema: str
+    mode: str  # "swap", "merge", "partial" or "refresh"
+    version: str
+    fingerprint: str
+    partitions: dict[str, str] = field(default_factory=dict)  # lake partition -> the lake version that wrote it
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # partition -> its table's name
+    old_names: dict[str, str] = field(default_factory=dict)  # the names the database holds them under
+    rows: int = 0
+    seconds: float = 0.0  # building aside; the swap is the domain's
+
+    @property
+    def name(self) -> str:
+        return self.table.name
 
 
 def export(
     lake: Lake, dsn: str, domains: Sequence[str], select: Sequence[str] = (), schema_prefix: str = ""
 ) -> list[Exported]:
     """Export the published gold tables of `domains` (or the `select`ed ones) into the database at `dsn`."""
-    tables = [
-        t for t in contracts.tables("gold")
-        if t.domain in domains and (not select or t.name in select) and TableStore(lake, t).state()
-    ]  # fmt: skip
+    known = {t.name for t in contracts.tables("gold") if t.domain in domains}
+    unknown = [name for name in select if name not in known]
+    if unknown:
+        raise LakehouseError(
+            f"--select {unknown[0]}: no such gold table in {', '.join(domains)}; see `lakehouse models`"
+        )
     db = _connect(dsn)
     duck = connect(lake, split_views=False)
     try:
         with db.cursor() as cursor:
+            # no statement of the export queues behind a reader for long: it fails, and leaves everything as it was
+            cursor.execute(f"set lock_timeout = '{LOCK_TIMEOUT}'")
             cursor.execute(_VERSIONS)
+            cursor.execute(_LOCK)
+            if not cursor.fetchall()[0][0]:
+                raise LakehouseError("another export into this database is running; run this one when it has ended")
             db.commit()
-            held = _held_versions(cursor)
-            return [_export_table(lake, db, cursor, duck, t, schema_prefix + t.schema, held) for t in tables]
+            results = []
+            for domain in domains:
+                tables = [t for t in contracts.tables("gold", domain) if TableStore(lake, t).state()]
+                exporter = _DomainExport(lake, db, cursor, duck, schema_prefix, domain)
+                try:
+                    results += exporter.run(_with_parents(tables, select) if select else tables)
+                except db.Error as error:  # the driver's message, on one line
+                    reason = " ".join(str(error).split())
+                    raise LakehouseError(
+                        f"the export of {domain} failed, and its published tables are as they were: {reason}; "
+                        "run the export again (it removes what this one left)"
+                    ) from None
+            return results
     finally:
         duck.close()
-        db.close()
+        db.close()  # also releases the advisory lock
 
 
 def _connect(dsn: str) -> Any:
@@ -69,53 +129,305 @@ def _connect(dsn: str) -> Any:
         ) from None
     try:
         return postgresql.connect(dsn)
-    except Exception as error:  # the driver's errors name no password: libpq's own message, trimmed to one line
+    except Exception as error:  # libpq's message names no password; trimmed to one line
         reason = " ".join(str(error).split())
         raise LakehouseError(f"cannot connect to PostgreSQL: {reason}") from None
 
 
-def _held_versions(cursor: Any) -> dict[tuple[str, str], str]:
-    cursor.execute("select schema_name, table_name, lake_version from public.lakehouse_export")
-    return {(schema, name): version for schema, name, version in cursor.fetchall()}
+def _with_parents(tables: list[Table], select: Sequence[str]) -> list[Table]:
+    """The selected tables and what they need in the database: the tables their foreign keys point to and, for a
+    materialized view, the tables it reads (each still exported only when the database lacks its lake version)."""
+    by_name = {t.name: t for t in tables}
+    wanted = [name for name in select if name in by_name]
+    chosen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name not in chosen:
+            chosen.add(name)
+            table = by_name[name]
+            wanted += [fk.table for fk in table.foreign_keys]
+            wanted += _reads(table)
+    return [t for t in tables if t.name in chosen]
 
 
-def _export_table(
-    lake: Lake, db: Any, cursor: Any, duck: Any, table: Table, schema: str, held: dict[tuple[str, str], str]
-) -> Exported:
-    started = time.monotonic()
-    state = TableStore(lake, table).state()
-    qualified = f"{schema}.{table.name}"
-    if held.get((schema, table.name)) == state["version"]:
-        return Exported(qualified, "up_to_date", state.get("rows") or 0)
-    target, new = identifier(schema), identifier(table.name + NEW)
-    cursor.execute(f"create schema if not exists {target}")
-    cursor.execute(f"drop table if exists {target}.{new}")  # a killed export's leftover
-    cursor.execute(create_table_sql(table, schema, table.name + NEW))
-    db.commit()
-    columns = ", ".join(f"cast({c.name} as {c.type.duckdb}) as {c.name}" for c in table.columns)
-    reader = duck.sql(f"select {columns} from {table.qualified_name}").to_arrow_reader(batch_size=BATCH_ROWS)
-    rows = cursor.adbc_ingest(table.name + NEW, reader, mode="append", db_schema_name=schema)
-    cursor.execute(f"analyze {target}.{new}")
-    db.commit()
-    _swap(cursor, target, table.name)
+class _DomainExport:
+    def __init__(self, lake: Lake, db: Any, cursor: Any, duck: Any, prefix: str, domain: str):
+        self.lake, self.db, self.cursor, self.duck, self.prefix = lake, db, cursor, duck, prefix
+        self.schema = prefix + contracts.tables("gold", domain)[0].schema  # a domain's gold is one schema
+
+    def run(self, tables: list[Table]) -> list[Exported]:
+        jobs = [job for job in (self._plan(t) for t in _parents_first(tables)) if job]
+        done = [Exported(self._qualified(t), "up_to_date", TableStore(self.lake, t).state().get("rows") or 0)
+                for t in tables if t.name not in {j.name for j in jobs}]  # fmt: skip
+        if not jobs:
+            return done
+        modes = {j.name: j.mode for j in jobs}
+        for job in jobs:  # a view reading a table swapped whole goes with the old table: it is created again
+            if job.mode == "refresh" and any(modes[read] == "swap" for read in _reads(job.table) if read in modes):
+                job.mode = modes[job.name] = "swap"
+        self.cursor.execute(f"create schema if not exists {identifier(self.schema)}")
+        _drop_leftovers(self.cursor, self.schema)
+        self.db.commit()
+        for job in jobs:
+            if job.mode != "refresh":
+                self._load(job, modes)
+                faults.point("export_loaded", job.table)
+        views = [self._view_sql(job) for job in jobs if shape_of(job.table).materialized_view and job.mode == "swap"]
+        Swap(self.cursor, self.schema).run(self.db, jobs, views)
+        self._record(jobs)
+        for job in jobs:
+            faults.point("export_swapped", job.table)
+        self.db.commit()
+        for job in jobs:
+            if job.mode == "refresh":
+                self.cursor.execute(f"refresh materialized view concurrently {self._target(job.name)}")
+                self._record([job])
+                self.db.commit()
+        return done + [self._result(job) for job in jobs]
+
+    # -- what to do ----------------------------------------------------------------------------------------------
+
+    def _plan(self, table: Table) -> Job | None:
+        state = TableStore(self.lake, table).state()
+        schema = self.prefix + table.schema
+        held = self._held(schema, table.name)
+        fingerprint = self._fingerprint(table)
+        partitions = {p: facts["version"] for p, facts in state.get("partitions", {}).items() if p}
+        job = Job(table, schema, "swap", state["version"], fingerprint, partitions if partitioning(table) else {})
+        if held is None or held["shape"] != fingerprint or not self._exists(schema, table.name):
+            return job
+        if held["version"] == state["version"]:
+            return None
+        if shape_of(table).materialized_view:
+            job.mode = "refresh"
+        elif partitioning(table):
+            job.mode = "partial"
+            before = held["partitions"]
+            job.changed = sorted(p for p, v in job.partitions.items() if before.get(p, {}).get("version") != v)
+            job.removed = sorted(before.keys() - job.partitions.keys())
+            job.old_names = {p: facts["table"] for p, facts in before.items()}
+            job.names = {p: facts["table"] for p, facts in before.items() if p in job.partitions}
+        elif self._depended_on(schema, table.name):
+            job.mode = "merge"
+        return job
+
+    def _held(self, schema: str, name: str) -> dict | None:
+        self.cursor.execute(
+            "select lake_version, shape, partitions from public.lakehouse_export "
+            "where schema_name = $1 and table_name = $2",
+            (schema, name),
+        )
+        rows = self.cursor.fetchall()
+        if not rows:
+            return None
+        version, shape, partitions = rows[0]
+        return {"version": version, "shape": shape, "partitions": json.loads(partitions)}
+
+    def _depended_on(self, schema: str, name: str) -> bool:
+        """Whether another relation holds a foreign key to the table or a view reads it."""
+        self.cursor.execute(_DEPENDED_ON, (f"{identifier(schema)}.{identifier(name)}",))
+        return bool(self.cursor.fetchall()[0][0])
+
+    def _exists(self, schema: str, name: str) -> bool:
+        self.cursor.execute("select to_regclass($1) is not null", (f"{identifier(schema)}.{identifier(name)}",))
+        return bool(self.cursor.fetchall()[0][0])
+
+    def _fingerprint(self, table: Table) -> str:
+        """What the database's relation is made from: the contract and the shape (and a view's SQL)."""
+        parts = [repr(table), repr(shape_of(table))]
+        if shape_of(table).materialized_view:
+            parts.append(models()[table.qualified_name].sql)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    # -- building aside ------------------------------------------------------------------------------------------
+
+    def _load(self, job: Job, modes: dict[str, str]) -> None:
+        """Build `<table>__new` (or, for a partial export, the changed partitions) aside, filled and complete."""
+        table, scheme = job.table, partitioning(job.table)
+        if shape_of(table).materialized_view:
+            return  # created in the swap, from the swapped tables
+        started = time.monotonic()
+        if not scheme:
+            job.rows = self._fill(job, table.name, None, modes)
+        else:
+            named = self._partition_names(table)
+            values = sorted(job.partitions if job.mode == "swap" else job.changed)
+            for value in values:
+                job.names[value] = named.get(value) or fitted(f"{table.name}_{value}")
+                job.rows += self._fill(job, job.names[value], value, modes)
+            if job.mode == "swap":  # an empty partitioned parent, keyed and indexed, then its filled partitions
+                parent = self._target(table.name + NEW)
+                key_name = fitted(table.name + "_pkey") + NEW
+                self.cursor.execute(
+                    create_table_sql(
+                        table, job.schema, table.name + NEW, primary_key(table), key_name, " " + scheme.clause()
+                    )  # fmt: skip
+                )
+                self._index(table, table.name + NEW, {i.name: i.name + NEW for i in shape_of(table).indexes})
+                self._constrain(job, table.name + NEW, modes)
+                for value in values:
+                    partition = self._target(job.names[value] + NEW)
+                    self.cursor.execute(f"alter table {parent} attach partition {partition} {scheme.bounds(value)}")
+                self.cursor.execute(f"analyze {parent}")
+        self.db.commit()
+        job.seconds += time.monotonic() - started
+
+    def _fill(self, job: Job, published: str, partition: str | None, modes: dict[str, str]) -> int:
+        """Load the table (or one partition of it, as a table of its own) into `<published>__new`, then key,
+        index, constrain and analyse it: indexes and foreign keys built once over the loaded rows, not row by row.
+        A partition also gets its bounds as a CHECK constraint, so that ATTACH finds them proven and scans
+        nothing."""
+        table, name = job.table, published + NEW
+        self.cursor.execute(create_table_sql(table, job.schema, name, key=()))
+        rows = self._ingest(job, name, partition)
+        key = ", ".join(identifier(k) for k in primary_key(table))
+        self.cursor.execute(
+            f"alter table {self._target(name)} add constraint {identifier(fitted(published + '_pkey') + NEW)} "
+            f"primary key ({key})"
+        )
+        if partition is None:
+            self._index(table, name, {i.name: i.name + NEW for i in shape_of(table).indexes})
+        else:
+            check = partitioning(table).check(partition)
+            bounds = identifier(fitted(published + "_bounds"))
+            self.cursor.execute(f"alter table {self._target(name)} add constraint {bounds} {check}")
+            indexes = shape_of(table).indexes
+            self._index(table, name, {i.name: fitted(f"{published}_{'_'.join(i.columns)}_idx") + NEW for i in indexes})
+        self._constrain(job, name, modes)
+        self.cursor.execute(f"analyze {self._target(name)}")
+        self.db.commit()
+        return rows
+
+    def _index(self, table: Table, name: str, names: dict[str, str]) -> None:
+        """The shape's indexes on `name`, each under the name `names` gives it."""
+        for index in shape_of(table).indexes:
+            columns = ", ".join(identifier(c) for c in index.columns)
+            self.cursor.execute(f"create index {identifier(names[index.name])} on {self._target(name)} ({columns})")
+
+    def _constrain(self, job: Job, name: str, modes: dict[str, str]) -> None:
+        """The contract's foreign keys: to a parent swapped beside this table, its new version (the two are renamed
+        together); to a parent merged in the same swap, none yet (the swap adds them, or ATTACH does for a
+        partition, once the parent holds its new rows); else the published parent."""
+        for fk in job.table.foreign_keys:
+            if modes.get(fk.table) == "merge":
+                continue
+            parent = fk.table + NEW if modes.get(fk.table) == "swap" else fk.table
+            self.cursor.execute(
+                f"alter table {self._target(name)} add {foreign_key_sql(job.table, fk, self.schema, parent)}"
+            )
+
+    def _ingest(self, job: Job, name: str, partition: str | None) -> int:
+        """Stream the table (or one partition) from DuckDB into `name`, cast to the contract's exact types."""
+        table = job.table
+        columns = ", ".join(f"cast({c.name} as {c.type.duckdb}) as {c.name}" for c in table.columns)
+        where, params = "", []
+        if partition is not None:
+            where, params = f" where {table.partition.column} = ?", [partition]
+        reader = self.duck.sql(f"select {columns} from {table.qualified_name}{where}", params=params)
+        stream = _as_postgres(reader.to_arrow_reader(batch_size=BATCH_ROWS), table)
+        return self.cursor.adbc_ingest(name, stream, mode="append", db_schema_name=job.schema)
+
+    def _partition_names(self, table: Table) -> dict[str, str]:
+        """The tables the source kept per partition value (`customer_rating_agency_a`, from the table declaring
+        them as split views); other partitions are named `<table>_<value>` (`transactions_2024`)."""
+        for other in contracts.tables(table.layer, table.domain):
+            split = other.split_views
+            if split and split.source == table.name and split.on == table.partition.column:
+                rows = self.duck.sql(f"select {split.on}, {split.name_column} from {other.qualified_name}").fetchall()
+                return {value: fitted(name) for value, name in rows}
+        return {}
+
+    def _view_sql(self, job: Job) -> tuple[Job, str]:
+        """The model's SQL as PostgreSQL runs it: the lake's schema names become the export's."""
+        sql = models()[job.table.qualified_name].sql.strip().rstrip(";")
+        for schema in sorted({t.schema for t in contracts.tables("gold")}, key=len, reverse=True):
+            sql = sql.replace(f"{schema}.", f"{identifier(self.prefix + schema)}.")
+        return job, sql
+
+    # -- bookkeeping ---------------------------------------------------------------------------------------------
+
+    def _record(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self.cursor.execute(f"select count(*) from {self._target(job.name)}")
+            job.rows = self.cursor.fetchall()[0][0]
+            partitions = {p: {"version": v, "table": job.names[p]} for p, v in job.partitions.items()}
+            self.cursor.execute(
+                "insert into public.lakehouse_export (schema_name, table_name, lake_version, shape, partitions, rows) "
+                "values ($1, $2, $3, $4, $5, $6) on conflict (schema_name, table_name) do update set "
+                "lake_version = excluded.lake_version, shape = excluded.shape, partitions = excluded.partitions, "
+                "rows = excluded.rows, exported_at = now()",
+                (job.schema, job.name, job.version, job.fingerprint, json.dumps(partitions, sort_keys=True), job.rows),
+            )  # fmt: skip
+
+    def _result(self, job: Job) -> Exported:
+        status = "refreshed" if job.mode == "refresh" else "exported"
+        seconds = round(job.seconds, 3)
+        replaced = len(job.changed) + len(job.removed) if job.mode == "partial" else len(job.partitions)
+        return Exported(f"{job.schema}.{job.name}", status, job.rows, seconds, replaced)
+
+    def _qualified(self, table: Table) -> str:
+        return f"{self.prefix}{table.schema}.{table.name}"
+
+    def _target(self, name: str) -> str:
+        return f"{identifier(self.schema)}.{identifier(name)}"
+
+
+def _parents_first(tables: list[Table]) -> list[Table]:
+    """Tables ordered so that each comes after the tables its foreign keys point to and its view reads."""
+    names = {t.name for t in tables}
+    ordered: list[Table] = []
+    placed: set[str] = set()
+    pending = list(tables)
+    while pending:
+        for table in pending:
+            needs = {fk.table for fk in table.foreign_keys} - {table.name}
+            needs |= _reads(table)
+            if (needs & names) <= placed:
+                ordered.append(table)
+                placed.add(table.name)
+                pending.remove(table)
+                break
+        else:
+            raise LakehouseError(f"foreign keys form a cycle among {', '.join(t.name for t in pending)}")
+    return ordered
+
+
+def _reads(table: Table) -> set[str]:
+    """The names of the gold tables a materialized view reads (none for a table)."""
+    if not shape_of(table).materialized_view:
+        return set()
+    gold = {t.qualified_name: t.name for t in contracts.tables("gold", table.domain)}
+    return {gold[name] for name in models()[table.qualified_name].reads if name in gold}
+
+
+def _drop_leftovers(cursor: Any, schema: str) -> None:
+    """Drop what a failed or killed export left behind: every relation of the schema still named `…__new`."""
     cursor.execute(
-        "insert into public.lakehouse_export (schema_name, table_name, lake_version, rows) values ($1, $2, $3, $4) "
-        "on conflict (schema_name, table_name) do update set lake_version = excluded.lake_version, "
-        "rows = excluded.rows, exported_at = now()",
-        (schema, table.name, state["version"], rows),
+        "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = $1 and c.relkind in ('r', 'p', 'm') and right(c.relname, 5) = '__new' "
+        "and not c.relispartition",
+        (schema,),
     )
-    db.commit()
-    return Exported(qualified, "exported", rows, round(time.monotonic() - started, 3))
+    for name, kind in cursor.fetchall():
+        what = "materialized view" if kind == "m" else "table"
+        cursor.execute(f"drop {what} if exists {identifier(schema)}.{identifier(name)} cascade")
 
 
-def _swap(cursor: Any, schema: str, name: str) -> None:
-    """Replace the published table by its new version in one transaction (committed by the caller)."""
-    table, new, old = identifier(name), identifier(name + NEW), identifier(name + "__old")
-    cursor.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
-    cursor.execute(f"alter table if exists {schema}.{table} rename to {old}")
-    cursor.execute(f"drop table if exists {schema}.{old}")
-    cursor.execute(f"alter table {schema}.{new} rename to {table}")
-    cursor.execute(
-        f"alter table {schema}.{table} rename constraint {identifier(name + NEW + '_pkey')} "
-        f"to {identifier(name + '_pkey')}"
-    )
+def _as_postgres(reader: pa.RecordBatchReader, table: Table) -> Iterator[pa.RecordBatch] | pa.RecordBatchReader:
+    """The stream as the driver must see it: JSON columns typed as Arrow's JSON extension, which the driver writes
+    as jsonb (as plain strings, PostgreSQL's binary COPY refuses them)."""
+    json_columns = [i for i, c in enumerate(table.columns) if c.type.duckdb == "JSON"]
+    if not json_columns:
+        return reader
+    fields = [pa.field(f.name, pa.json_()) if i in json_columns else f for i, f in enumerate(reader.schema)]
+    schema = pa.schema(fields)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            arrays = [
+                pa.ExtensionArray.from_storage(pa.json_(), column) if i in json_columns else column
+                for i, column in enumerate(batch.columns)
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
