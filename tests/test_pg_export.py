@@ -223,7 +223,9 @@ def test_readers_never_see_an_error_or_half_a_table(
 ) -> None:
     states = [trades_2023, trades_lake]
     watched = ["transactions", "clients", "fact_trades"]
-    counts = [{name: query_lake_count(lake, name) for name in watched} for lake in states]
+    counts = [
+        {name: query_lake(lake, f"select count(*) from gold_trades.{name}") for name in watched} for lake in states
+    ]
     export(states[0], postgres_server.uri(), ["trades"], schema_prefix="swap_")
     seen: list[dict] = []
     errors: list[BaseException] = []
@@ -261,10 +263,10 @@ def test_readers_never_see_an_error_or_half_a_table(
     assert_equal_to_lake(postgres_server, states[1], "trades", "swap_")
 
 
-def query_lake_count(lake: Lake, name: str) -> int:
+def query_lake(lake: Lake, sql: str) -> object:
     con = connect(lake, split_views=False)
     try:
-        return con.sql(f"select count(*) from gold_trades.{name}").fetchall()[0][0]
+        return con.sql(sql).fetchall()[0][0]
     finally:
         con.close()
 
@@ -329,3 +331,29 @@ def test_selecting_a_table_brings_what_it_needs(postgres_server: PostgresDsn, tr
     assert {e.table.split(".")[1] for e in done} == {"client_transaction_summary", "transactions", "clients"}
     assert primary_key(contracts.get("gold", "trades", "transactions")) == ("transaction_id", "transaction_date")
     assert partitioning(contracts.get("gold", "trades", "transactions")).by_range
+
+
+def test_a_table_swapped_whole_keeps_the_views_and_keys_built_on_it(
+    postgres_server: PostgresDsn, payments_lake: Lake
+) -> None:
+    export(payments_lake, postgres_server.uri(), ["payments"], schema_prefix="keep_")
+    with adbc.connect(postgres_server.uri()) as db, db.cursor() as cursor:
+        cursor.execute("create view public.keep_days as select full_date from keep_gold_payments.dim_date")
+        # as if dim_date's contract had changed: its shape no longer matches, so it is rebuilt whole and swapped
+        cursor.execute("update public.lakehouse_export set shape = 'old' where table_name = 'dim_date' "
+                       "and schema_name = 'keep_gold_payments'")  # fmt: skip
+        db.commit()
+    done = {
+        e.table: e.status for e in export(payments_lake, postgres_server.uri(), ["payments"], schema_prefix="keep_")
+    }
+    assert done.pop("keep_gold_payments.dim_date") == "exported"
+    assert set(done.values()) == {"up_to_date"}
+    days = query_lake(payments_lake, "select count(*) from gold_payments.dim_date")
+    assert query(postgres_server, "select count(*) from public.keep_days")[0][0] == days
+    keys = query(
+        postgres_server,
+        "select pg_get_constraintdef(oid) from pg_constraint where conname = 'fact_transactions_date_key_fkey' "
+        "and conrelid = 'keep_gold_payments.fact_transactions'::regclass"
+    )  # fmt: skip
+    assert keys == [("FOREIGN KEY (date_key) REFERENCES keep_gold_payments.dim_date(date_key)",)]
+    assert_equal_to_lake(postgres_server, payments_lake, "payments", "keep_")
