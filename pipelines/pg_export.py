@@ -91,6 +91,8 @@ def export(
         raise LakehouseError(
             f"--select {unknown[0]}: no such gold table in {', '.join(domains)}; see `lakehouse models`"
         )
+    if not any(TableStore(lake, t).state() for t in contracts.tables("gold") if t.domain in domains):
+        raise LakehouseError(f"no gold table of {', '.join(domains)} is built yet: run `lakehouse run` first")
     db = _connect(dsn)
     duck = connect(lake, split_views=False)
     try:

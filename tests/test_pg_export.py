@@ -317,8 +317,11 @@ def test_the_commands_export_then_say_up_to_date(
     assert capsys.readouterr().out.count("up to date") == len(contracts.tables("gold", "ratings")) + 1
     assert main([*arguments, "--select", "no_such_model"]) == 2
     assert "--select no_such_model" in capsys.readouterr().err
-    # `run --export postgres`: the run, then the export of what it changed (here: nothing new for this database)
-    monkeypatch.setenv("LAKEHOUSE_PG_DSN", postgres_server.uri())
+    assert main(["--data-dir", str(tmp_path / "empty"), "export", "postgres", "--dsn", postgres_server.uri()]) == 2
+    assert "run `lakehouse run` first" in capsys.readouterr().err
+    # `run --export postgres`, to the database libpq's environment names (the password from its passfile)
+    for name, value in postgres_server.env().items():
+        monkeypatch.setenv(name, value)
     lake = tmp_path / "lake"
     shutil.copytree(ratings_lake.root, lake, symlinks=True)
     assert main(["--data-dir", str(lake), "run", "--domain", "ratings", "--export", "postgres"]) == 0
