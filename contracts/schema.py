@@ -62,7 +62,8 @@ TIMESTAMP = DataType(
     "timestamp",
     pl.Datetime("us"),
     "TIMESTAMP",
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$",
+    # seconds 00-59: polars would read a leap second :60 as the next minute, 23:59:60 as the next day
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-5][0-9]$",
     "%Y-%m-%d %H:%M:%S",
 )
 # Exchange ticks: exactly three decimals of a second, as feeds write them
@@ -70,7 +71,7 @@ TIMESTAMP_MS = DataType(
     "timestamp(ms)",
     pl.Datetime("us"),
     "TIMESTAMP",
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-5][0-9]\.[0-9]{3}$",
     "%Y-%m-%d %H:%M:%S%.3f",
 )
 # PostgreSQL's `integer`: ASCII digits only, with an optional sign

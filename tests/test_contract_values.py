@@ -45,3 +45,11 @@ def test_what_silver_accepts_gold_can_cast(table: Table, column: Column, data: s
         if "[0-9]" in regex or "\\d" in regex:  # digits are meant: ASCII ones, which gold can cast
             assert all(c in "0123456789" for c in text if c.isdigit()), text
         duckdb.sql(f"select cast(? as {column.type.duckdb})", params=[text.strip()]).fetchall()
+
+
+def test_a_leap_second_is_refused_rather_than_moved_to_the_next_day() -> None:
+    """polars reads 23:59:60 as midnight of the next day; the contract refuses it instead (hypothesis found it)."""
+    table = contracts.get("silver", "telecom", "forex_raw")
+    column = table.column("ingested_at")
+    assert accepted(table, column, "2024-01-01 23:59:59")
+    assert not accepted(table, column, "2024-01-01 23:59:60")
