@@ -32,7 +32,7 @@ pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's, the API's and the PostgreSQL export's optional dependencies)
 	$(BIN)/python -m pytest -q
 
-bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...)
+bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...), and the export against psql \copy
 	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
 
 dashboard: $(EXTRAS_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
