@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
 
 # Small files are read and validated together, a batch at a time: per-file overhead would dominate daily files
 # of 500 rows.

@@ -23,8 +23,8 @@ import polars as pl
 import pyarrow as pa
 
 from contracts.schema import SOURCE_LINE
-from pipelines import faults
-from pipelines.retry import with_retries
+from core import faults
+from core.retry import with_retries
 
 CHUNK_BYTES = 64 * 1024 * 1024
 BOM = "\ufeff"

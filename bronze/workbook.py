@@ -31,8 +31,8 @@ from bronze.reader import (
     unreadable,
 )
 from contracts.schema import SOURCE_SHEET
-from pipelines import faults
-from pipelines.retry import with_retries
+from core import faults
+from core.retry import with_retries
 
 SHEET = SOURCE_SHEET
 SUFFIXES = (".xlsx",)

@@ -22,11 +22,11 @@ import polars as pl
 
 from bronze.reader import csv_field
 from contracts.schema import STRING, DataType, Table
+from core.errors import LakehouseError
+from core.lake import Lake
+from core.progress import progress
+from core.store import write_json_atomically
 from generators.workbook import workbook_bytes
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
-from pipelines.progress import progress
-from pipelines.store import write_json_atomically
 
 T = TypeVar("T")
 R = TypeVar("R")

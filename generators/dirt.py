@@ -15,9 +15,9 @@ import polars as pl
 
 from bronze.reader import split_lines
 from contracts.schema import DATE, TIMESTAMP, DataType, Table
+from core.errors import LakehouseError
 from generators.core import TableFile, csv_lines, empty_ledger, pick, rng_for
 from generators.workbook import EXTRA as EXTRA_CELL
-from pipelines.errors import LakehouseError
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
 MALFORMED_NUMBER = "malformed_number"

@@ -19,13 +19,13 @@ import duckdb
 
 import contracts
 from contracts.schema import Table
+from core.checks import check_audits, check_key, check_rows
+from core.duck import QUARANTINE_SCHEMA, View, connect, empty_view_sql, scalar, view_sql
+from core.errors import CheckFailedError, LakehouseError
+from core.lake import Lake
+from core.plan import Plan, plan
+from core.store import DATA, ZSTD_LEVEL, TableStore, link_files
 from gold.models import Model, macros_sql
-from pipelines.checks import check_audits, check_key, check_rows
-from pipelines.duck import QUARANTINE_SCHEMA, View, connect, empty_view_sql, scalar, view_sql
-from pipelines.errors import CheckFailedError, LakehouseError
-from pipelines.lake import Lake
-from pipelines.plan import Plan, plan
-from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
 
 LOOKUP_ROW_GROUP = 16_384
 

@@ -18,8 +18,8 @@ import duckdb
 
 import contracts
 from contracts.schema import Table
-from pipelines.duck import scalar
-from pipelines.errors import LakehouseError
+from core.duck import scalar
+from core.errors import LakehouseError
 
 GOLD_DIR = Path(__file__).parent
 MACROS_DIR = GOLD_DIR / "macros"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.lake import Lake
+from core.lake import Lake
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

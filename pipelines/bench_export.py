@@ -25,9 +25,9 @@ from typing import TypeVar
 
 import contracts
 from contracts.schema import Table
+from core.duck import connect
+from core.lake import Lake
 from pipelines.bench import PAGE, domain_cli, measure, print_stages, save_report
-from pipelines.duck import connect
-from pipelines.lake import Lake
 from pipelines.pg_export import export
 from pipelines.pg_server import VERSION, PostgresDsn, server_binaries, throwaway_postgres
 from pipelines.pg_types import create_table_sql, identifier

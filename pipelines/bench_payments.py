@@ -9,8 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from core.lake import Lake
 from pipelines.bench import domain_cli, measure, print_stages, save_report
-from pipelines.lake import Lake
 
 # The second reprocessing is the steady state: it also deletes the version two runs old (the first finds none).
 DAYS = ("2024-06-15", "2024-06-16")

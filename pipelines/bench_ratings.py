@@ -9,8 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from core.lake import Lake
 from pipelines.bench import domain_cli, measure, print_stages, save_report
-from pipelines.lake import Lake
 
 AGENCIES, DAYS, CUSTOMERS = 1_000, 30, 1_000
 

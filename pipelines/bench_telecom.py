@@ -16,8 +16,8 @@ import shutil
 import statistics
 from pathlib import Path
 
+from core.lake import Lake
 from pipelines.bench import domain_cli, measure
-from pipelines.lake import Lake
 
 CYCLES = 3
 

@@ -20,8 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from core.lake import Lake
 from pipelines.bench import domain_cli, measure, print_stages, save_report
-from pipelines.lake import Lake
 
 LOOKUPS = 300
 LATE_TRADES = 1_000

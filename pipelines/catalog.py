@@ -17,10 +17,10 @@ import os
 
 import duckdb
 
-from pipelines.duck import scalar, split_view_sql, table_views, view_sql
-from pipelines.errors import LockedError, ReadOnlyLakeError
-from pipelines.lake import Lake
-from pipelines.lock import lake_lock
+from core.duck import scalar, split_view_sql, table_views, view_sql
+from core.errors import LockedError, ReadOnlyLakeError
+from core.lake import Lake
+from core.lock import lake_lock
 
 _FINGERPRINT_TABLE = "_lakehouse_catalog"
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that must open the catalog

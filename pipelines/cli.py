@@ -1,7 +1,7 @@
 """The `lakehouse` command.
 
 A mistake the user can fix (bad option, bad input, busy lake, failed check) prints one message, without a
-traceback, and exits with its error's code (pipelines/errors.py: 2 usage or input, 3 lake locked, 4 rows not
+traceback, and exits with its error's code (core/errors.py: 2 usage or input, 3 lake locked, 4 rows not
 accounted for, 5 failed check), whichever command met it; only a bug in the lakehouse itself shows a traceback.
 Option values are checked as arguments are parsed, before any work.
 """
@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.errors import LakehouseError, storage_problem
+from core.lake import DATA_DIR_ENV, Lake
 from pipelines.cli_export import add_export_command
 from pipelines.cli_generate import add_generate_commands
 from pipelines.cli_output import PRINTED, print_relation
@@ -21,9 +23,7 @@ from pipelines.cli_report import add_report_command
 from pipelines.cli_sql import add_sql_command
 from pipelines.cli_trades import add_trades_commands
 from pipelines.cli_types import date, interval, memory_limit, port, positive_float, positive_int
-from pipelines.errors import LakehouseError, storage_problem
 from pipelines.history import KEEP_DAYS, KEEP_RUNS, prune, recent_runs
-from pipelines.lake import DATA_DIR_ENV, Lake
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -282,8 +282,8 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
+    from core.store import TableStore
     from gold.models import models
-    from pipelines.store import TableStore
 
     lake = _lake(args)
     for name, model in models().items():

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Sequence
 
-from pipelines.lake import Lake
+from core.lake import Lake
 
 DSN_ENV = "LAKEHOUSE_PG_DSN"
 
@@ -48,7 +48,7 @@ def export_to_postgres(
 ) -> None:
     """Export, print a line per table and log the outcome (tables and rows: never the DSN, which may hold a
     password)."""
-    from pipelines import logs
+    from core import logs
     from pipelines.pg_export import export
 
     started = time.monotonic()

@@ -7,10 +7,10 @@ import datetime as dt
 import os
 from collections.abc import Callable
 
-from pipelines import logs
+from core import logs
+from core.lake import Lake
 from pipelines.cli_types import date, datetime, positive_float, positive_int
 from pipelines.history import RUN_ID_FORMAT
-from pipelines.lake import Lake
 
 
 def add_generate_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from typing import TextIO
 import duckdb
 from duckdb.sqltypes import DuckDBPyType
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
 
 PRINTED = ("table", "csv", "json")
 EXPORTED = ("csv", "json", "parquet")

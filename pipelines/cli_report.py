@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from core.lake import Lake
 from pipelines.cli_types import compact_date
-from pipelines.lake import Lake
 from pipelines.report import REPORTS
 
 

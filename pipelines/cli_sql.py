@@ -12,11 +12,11 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import LakehouseError
+from core.lake import Lake
 from pipelines.catalog import open_catalog
 from pipelines.cli_output import EXPORTED, PRINTED, print_relation, write_relation
 from pipelines.cli_types import positive_int
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 
 
 def add_sql_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,10 +7,10 @@ import importlib.util
 import os
 import sys
 
+from core.errors import LakehouseError
+from core.lake import Lake
 from pipelines.cli_output import print_relation
 from pipelines.cli_types import date, port, positive_int
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 
 TOKEN_ENV = "LAKEHOUSE_API_TOKEN"
 

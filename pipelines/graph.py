@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
 
 
 def topological(dependencies: Mapping[str, Iterable[str]]) -> list[str]:

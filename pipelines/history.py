@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import contracts
-from pipelines.lake import Lake
+from core.lake import Lake
 
 KEEP_RUNS = 1_000
 KEEP_DAYS = 30

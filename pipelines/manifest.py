@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import contracts
-from pipelines import logs
-from pipelines.errors import LakehouseError
+from core import logs
+from core.errors import LakehouseError
 
 
 @dataclass

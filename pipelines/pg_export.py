@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,17 +24,21 @@ import pyarrow as pa
 
 import contracts
 from contracts.schema import Table
+from core import faults
+from core.duck import connect
+from core.errors import LakehouseError
+from core.lake import Lake
+from core.store import TableStore
 from gold.models import models
-from pipelines import faults
-from pipelines.duck import connect
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 from pipelines.pg_shapes import NEW, partitioning, primary_key, shape_of
 from pipelines.pg_swap import LOCK_TIMEOUT, Swap
 from pipelines.pg_types import create_table_sql, fitted, foreign_key_sql, identifier
-from pipelines.store import TableStore
 
 BATCH_ROWS = 131_072
+# A large table is loaded by several connections at once: the driver encodes rows on the client while the server
+# parses them, and one stream leaves a core idle for part of the time. Each stream takes a hash slice of the key.
+STREAM_ROWS = 500_000
+STREAMS = min(4, os.cpu_count() or 1)
 _VERSIONS = """create table if not exists public.lakehouse_export (
     schema_name text not null, table_name text not null, lake_version text not null, shape text not null,
     partitions text not null, rows bigint not null, exported_at timestamptz not null default now(),
@@ -107,7 +113,7 @@ def export(
             results = []
             for domain in domains:
                 tables = [t for t in contracts.tables("gold", domain) if TableStore(lake, t).state()]
-                exporter = _DomainExport(lake, db, cursor, duck, schema_prefix, domain)
+                exporter = _DomainExport(lake, dsn, db, cursor, duck, schema_prefix, domain)
                 try:
                     results += exporter.run(_with_parents(tables, select) if select else tables)
                 except db.Error as error:  # the driver's message, on one line
@@ -153,8 +159,8 @@ def _with_parents(tables: list[Table], select: Sequence[str]) -> list[Table]:
 
 
 class _DomainExport:
-    def __init__(self, lake: Lake, db: Any, cursor: Any, duck: Any, prefix: str, domain: str):
-        self.lake, self.db, self.cursor, self.duck, self.prefix = lake, db, cursor, duck, prefix
+    def __init__(self, lake: Lake, dsn: str, db: Any, cursor: Any, duck: Any, prefix: str, domain: str):
+        self.lake, self.dsn, self.db, self.cursor, self.duck, self.prefix = lake, dsn, db, cursor, duck, prefix
         self.schema = prefix + contracts.tables("gold", domain)[0].schema  # a domain's gold is one schema
 
     def run(self, tables: list[Table]) -> list[Exported]:
@@ -319,15 +325,34 @@ class _DomainExport:
             )
 
     def _ingest(self, job: Job, name: str, partition: str | None) -> int:
-        """Stream the table (or one partition) from DuckDB into `name`, cast to the contract's exact types."""
+        """Stream the table (or one partition) from DuckDB into `name`, cast to the contract's exact types; a
+        large one in STREAMS slices over as many connections, each committing its own rows into the table built
+        aside (a failure leaves it to the next export's clean-up, as any other failure does)."""
         table = job.table
         columns = ", ".join(f"cast({c.name} as {c.type.duckdb}) as {c.name}" for c in table.columns)
-        where, params = "", []
+        where, params = [], []
         if partition is not None:
-            where, params = f" where {table.partition.column} = ?", [partition]
-        reader = self.duck.sql(f"select {columns} from {table.qualified_name}{where}", params=params)
-        stream = _as_postgres(reader.to_arrow_reader(batch_size=BATCH_ROWS), table)
-        return self.cursor.adbc_ingest(name, stream, mode="append", db_schema_name=job.schema)
+            where, params = [f"{table.partition.column} = ?"], [partition]
+        select = f"select {columns} from {table.qualified_name}"
+        rows = TableStore(self.lake, table).state().get("rows") or 0
+        streams = STREAMS if rows >= STREAM_ROWS and partition is None else 1
+        if streams == 1:
+            reader = self.duck.sql(f"{select}{_where(where)}", params=params)
+            return self.cursor.adbc_ingest(name, _as_postgres(reader, table), mode="append", db_schema_name=job.schema)
+        self.db.commit()  # the other connections must see the table
+        key = ", ".join(table.key)
+
+        def load(slice_: int) -> int:
+            duck = self.duck.cursor()
+            reader = duck.sql(f"{select}{_where([*where, f'hash({key}) % {streams} = {slice_}'])}", params=params)
+            with _connect(self.dsn) as db, db.cursor() as cursor:
+                loaded = cursor.adbc_ingest(name, _as_postgres(reader, table), mode="append", db_schema_name=job.schema)
+                db.commit()
+            duck.close()
+            return loaded
+
+        with ThreadPoolExecutor(streams) as pool:
+            return sum(pool.map(load, range(streams)))
 
     def _partition_names(self, table: Table) -> dict[str, str]:
         """The tables the source kept per partition value (`customer_rating_agency_a`, from the table declaring
@@ -415,9 +440,14 @@ def _drop_leftovers(cursor: Any, schema: str) -> None:
         cursor.execute(f"drop {what} if exists {identifier(schema)}.{identifier(name)} cascade")
 
 
-def _as_postgres(reader: pa.RecordBatchReader, table: Table) -> Iterator[pa.RecordBatch] | pa.RecordBatchReader:
-    """The stream as the driver must see it: JSON columns typed as Arrow's JSON extension, which the driver writes
-    as jsonb (as plain strings, PostgreSQL's binary COPY refuses them)."""
+def _where(conditions: list[str]) -> str:
+    return f" where {' and '.join(conditions)}" if conditions else ""
+
+
+def _as_postgres(relation: Any, table: Table) -> pa.RecordBatchReader:
+    """A DuckDB relation's Arrow stream as the driver must see it: JSON columns typed as Arrow's JSON extension,
+    which the driver writes as jsonb (as plain strings, PostgreSQL's binary COPY refuses them)."""
+    reader = relation.to_arrow_reader(batch_size=BATCH_ROWS)
     json_columns = [i for i, c in enumerate(table.columns) if c.type.duckdb == "JSON"]
     if not json_columns:
         return reader

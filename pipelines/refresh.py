@@ -20,9 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
+from core.lake import Lake
 from pipelines.history import run_counts, trim_journal
-from pipelines.lake import Lake
 from pipelines.manifest import Manifest, RunFailedError
 from pipelines.run import RunOptions, run
 from pipelines.selection import resolve_domains

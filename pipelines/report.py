@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import contracts
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
-from pipelines.store import DATA, TableStore, read_table, write_atomically
+from core.errors import LakehouseError
+from core.lake import Lake
+from core.store import DATA, TableStore, read_table, write_atomically
 
 
 @dataclass(frozen=True)

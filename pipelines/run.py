@@ -24,18 +24,19 @@ import polars as pl
 import contracts
 from bronze.files import BronzeChangedError
 from contracts.schema import Table
+from core import logs
+from core.errors import CheckFailedError, LakehouseError
+from core.lake import Lake
+from core.lock import lake_lock
+from core.progress import progress
+from core.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from gold.build import GoldBuilder
 from gold.models import dependencies, models
-from pipelines import catalog, history, logs
-from pipelines.errors import CheckFailedError, LakehouseError
+from pipelines import catalog, history
 from pipelines.graph import downstream, topological
-from pipelines.lake import Lake
-from pipelines.lock import lake_lock
 from pipelines.manifest import Manifest, conclude, domain_failed, now
-from pipelines.progress import progress
 from pipelines.repair import repair_command
 from pipelines.selection import resolve_domains, select_models
-from pipelines.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from silver import computed_by, derivation_for
 from silver.job import SilverJob
 from silver.result import SilverResult

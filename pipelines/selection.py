@@ -4,8 +4,8 @@ not after silver has run for minutes."""
 from __future__ import annotations
 
 import contracts
+from core.errors import LakehouseError
 from gold.models import dependencies, models
-from pipelines.errors import LakehouseError
 from pipelines.graph import downstream, upstream
 
 

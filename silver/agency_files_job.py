@@ -18,11 +18,11 @@ import polars as pl
 
 import contracts
 from contracts.schema import Table
-from pipelines.checks import check_key, check_rows
-from pipelines.duck import View, view_sql
-from pipelines.lake import Lake
-from pipelines.plan import plan
-from pipelines.store import DATA, ZSTD_LEVEL, TableStore
+from core.checks import check_key, check_rows
+from core.duck import View, view_sql
+from core.lake import Lake
+from core.plan import plan
+from core.store import DATA, ZSTD_LEVEL, TableStore
 from silver import computed, ratings
 from silver.result import SilverResult
 

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.checks import Failure
-from pipelines.errors import CheckFailedError
-from pipelines.plan import Plan
-from pipelines.store import TableStore
+from core.checks import Failure
+from core.errors import CheckFailedError
+from core.plan import Plan
+from core.store import TableStore
 from silver.result import SilverResult
 
 

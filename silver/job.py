@@ -37,8 +37,8 @@ from bronze.reader import (
 )
 from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
-from pipelines.lake import Lake
-from pipelines.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
+from core.lake import Lake
+from core.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
 from silver import merging
 from silver import quarantine as q
 from silver.keys import earliest, repeated_across

@@ -20,8 +20,8 @@ import polars as pl
 from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
 from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import SOURCE_FILE, Table
-from pipelines.errors import ConservationError
-from pipelines.store import ZSTD_LEVEL
+from core.errors import ConservationError
+from core.store import ZSTD_LEVEL
 
 FILE = SOURCE_FILE
 RUN = "_run_id"

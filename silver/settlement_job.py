@@ -22,12 +22,12 @@ import polars as pl
 
 import contracts
 from contracts.schema import Table
-from pipelines.checks import check_rows
-from pipelines.duck import View, connect, view_sql
-from pipelines.errors import ConservationError
-from pipelines.lake import Lake
-from pipelines.plan import plan
-from pipelines.store import DATA, ZSTD_LEVEL, TableStore, link_files
+from core.checks import check_rows
+from core.duck import View, connect, view_sql
+from core.errors import ConservationError
+from core.lake import Lake
+from core.plan import plan
+from core.store import DATA, ZSTD_LEVEL, TableStore, link_files
 from silver import computed, merging, settlement
 from silver.result import SilverResult
 

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import strategies as st
 
 import contracts
+from core.lake import Lake
+from core.store import read_table
 from generators import telecom
 from generators.meters import MetersDirt, MetersParams, generate
 from generators.payments import PaymentsDirt, PaymentsParams
@@ -19,9 +21,7 @@ from generators.ratings import RatingsDirt, RatingsParams
 from generators.ratings import generate as generate_ratings
 from generators.trades import TradesDirt, TradesParams
 from generators.trades import generate as generate_trades
-from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
-from pipelines.store import read_table
 from tests.postgres import postgres_server  # noqa: F401 (a fixture: a throwaway PostgreSQL for the tests)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

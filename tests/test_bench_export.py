@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.lake import Lake
 from pipelines.bench_export import compare, psql_binary
-from pipelines.lake import Lake
 from pipelines.pg_server import server_binaries
 from tests.conftest import run_lake
 from tests.postgres import REQUIRED, PostgresDsn

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from core.lake import Lake
+from core.lock import lake_lock
 from pipelines.cli import main
-from pipelines.lake import Lake
-from pipelines.lock import lake_lock
 
 COMMANDS = [
     [],

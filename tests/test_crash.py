@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import store
-from pipelines.lake import Lake
+from core import store
+from core.lake import Lake
 from tests.conftest import assert_same, run_lake, snapshot
 from tests.test_faults_lakes import leftover_versions
 

@@ -21,8 +21,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.lake import Lake
 from pipelines.dashboard.data import DashboardData, Filters
-from pipelines.lake import Lake
 from tests.conftest import gold
 
 APP = Path(__file__).resolve().parents[1] / "pipelines" / "dashboard" / "app.py"

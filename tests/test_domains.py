@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import contracts
-from pipelines.lake import Lake
+from core.lake import Lake
+from core.store import TableStore
 from pipelines.manifest import RunFailedError
-from pipelines.store import TableStore
 from tests.conftest import run_payments
 
 DAY = "date=2024-01-03"

@@ -14,8 +14,8 @@ from typing import TypeVar
 import pytest
 
 import contracts
+from core.lake import Lake
 from pipelines.catalog import ensure_current
-from pipelines.lake import Lake
 from tests.test_faults_lakes import assert_like, assert_one_line_error, command, reference, run
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -23,9 +23,9 @@ import duckdb
 import pytest
 
 import contracts
+from core.lake import Lake
+from core.store import TableStore, read_table
 from generators.core import write_immutable
-from pipelines.lake import Lake
-from pipelines.store import TableStore, read_table
 from tests.test_faults_lakes import (
     DOMAINS,
     LATE,

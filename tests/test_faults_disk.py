@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lake import Lake
+from core.lake import Lake
 from tests.conftest import snapshot
 from tests.test_faults_lakes import Reference, assert_like, assert_one_line_error, lakehouse, mounted, reference, run
 

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.lake import Lake
+from core.lake import Lake
 from tests.conftest import assert_same, snapshot
 
 DOMAINS = ("meters", "telecom", "payments", "trades", "ratings")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from core.lake import Lake
 from pipelines.catalog import ensure_current
-from pipelines.lake import Lake
 from tests.test_faults_lakes import (
     Reference,
     assert_like,

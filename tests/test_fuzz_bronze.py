@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import contracts
+from core.duck import connect
+from core.lake import Lake
 from generators.payments import generate as generate_payments
-from pipelines.duck import connect
-from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 from tests.conftest import SMALL_PAYMENTS
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from core.errors import LakehouseError
+from core.lake import Lake
 from generators.meters import MetersDirt, MetersParams, generate
 from generators.meters.billing import charges
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 from tests.conftest import SMALL, ledger, quarantine, run_lake, silver
 
 

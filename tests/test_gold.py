@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 
 import contracts
+from core.checks import check_table
+from core.errors import CheckFailedError
 from gold.build import GoldBuilder
 from gold.models import Model, models
-from pipelines.checks import check_table
-from pipelines.errors import CheckFailedError
 from tests.conftest import gold, ledger, quarantine, run_lake
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from core.lake import Lake
 from pipelines.cli import main
 from pipelines.history import KEEP_DAYS, KEEP_RUNS, RUN_ID_FORMAT, prune, trim_journal
-from pipelines.lake import Lake
 from tests.conftest import run_payments
 
 NOW = dt.datetime(2025, 6, 1, 12, tzinfo=dt.timezone.utc)

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import faults
-from pipelines.lake import Lake
+from core import faults
+from core.lake import Lake
 from tests.conftest import gold, quarantine, run_ratings
 
 HEADER = "customer_number,customer_rating,customer_rating_limit,customer_status"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import bronze.files
 import silver.merging
-from pipelines.lake import Lake
+from core.lake import Lake
 from tests.conftest import arrivals, assert_same, deliver, run_lake, snapshot
 
 

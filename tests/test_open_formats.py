@@ -17,11 +17,11 @@ import pyarrow.dataset as ds
 import pytest
 
 import contracts
+from core.duck import connect
+from core.lake import Lake
 from generators.payments import generate as generate_payments
 from pipelines.catalog import ensure_current
 from pipelines.cli import main
-from pipelines.duck import connect
-from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 from tests.conftest import SMALL_PAYMENTS
 

@@ -16,10 +16,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from core.errors import LakehouseError
+from core.lake import Lake
 from generators.payments import PaymentsDirt, PaymentsParams, day_transactions, generate
 from generators.payments.rhythm import Rhythm, festival_dates, festivals
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 from pipelines.run import RunOptions, run
 from tests.conftest import SMALL_PAYMENTS, gold, ledger, quarantine, run_payments, silver, write_bronze
 from tests.test_generator import digests

@@ -18,9 +18,9 @@ import pytest
 
 import contracts
 from contracts.schema import Table
-from pipelines.duck import connect
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
+from core.duck import connect
+from core.errors import LakehouseError
+from core.lake import Lake
 from pipelines.pg_export import export
 from pipelines.pg_shapes import SHAPES, partitioning, primary_key, shape_of
 from pipelines.pg_types import column_type
@@ -360,3 +360,15 @@ def test_a_table_swapped_whole_keeps_the_views_and_keys_built_on_it(
     )  # fmt: skip
     assert keys == [("FOREIGN KEY (date_key) REFERENCES keep_gold_payments.dim_date(date_key)",)]
     assert_equal_to_lake(postgres_server, payments_lake, "payments", "keep_")
+
+
+def test_a_large_table_loads_by_several_streams_equal_to_the_lake(
+    postgres_server: PostgresDsn, payments_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import pg_export
+
+    monkeypatch.setattr(pg_export, "STREAM_ROWS", 1)  # every table counts as large here
+    monkeypatch.setattr(pg_export, "STREAMS", 3)
+    done = export(payments_lake, postgres_server.uri(), ["payments"], schema_prefix="streams_")
+    assert {e.status for e in done} == {"exported"}
+    assert_equal_to_lake(postgres_server, payments_lake, "payments", "streams_")

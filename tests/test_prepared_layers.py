@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
+from core.errors import LakehouseError
+from core.lake import Lake
 from tests.conftest import assert_same, gold, run_telecom, write_bronze
 
 ACCOUNTS = "account_id,owner_name,email,phone_number\n1,Ann Dube,ann@example.co.za,+27820000001\n"

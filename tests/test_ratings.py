@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.lake import Lake
 from generators.ratings import generate
 from gold.models import macros_sql
 from pipelines.cli import main
-from pipelines.lake import Lake
 from silver.ratings import agency_of, date_of
 from tests.conftest import (
     SHARED,

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lake import Lake
-from pipelines.lock import lake_lock
+from core.lake import Lake
+from core.lock import lake_lock
 from tests.conftest import assert_same, run_telecom, snapshot, write_bronze
 
 FEEDS = ("cdr_data_usage", "cdr_voice_calls", "forex_raw")

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
 from silver import merging
 from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
 

@@ -17,8 +17,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from core.lake import Lake
 from pipelines.cli import main
-from pipelines.lake import Lake
 
 QUARANTINE_RULES = "select failed_rules, count(*) as n from quarantine_payments.transactions group by all order by all"
 FACTS = "select * from gold_payments.fact_transactions order by transaction_id limit 3"

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import contracts
+from core.errors import LakehouseError
+from core.lake import Lake
 from generators import telecom
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 from tests.conftest import SMALL_TELECOM, gold, ledger, quarantine, run_telecom, silver
 from tests.test_generator import digests
 

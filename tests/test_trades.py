@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.lake import Lake
 from generators.trades import generate
-from pipelines.lake import Lake
 from silver import merging
 from tests.conftest import (
     SMALL_TRADES,

@@ -24,8 +24,8 @@ import polars as pl
 import pytest
 import uvicorn
 
+from core.lake import Lake
 from pipelines.cli_trades import TOKEN_ENV
-from pipelines.lake import Lake
 from pipelines.trades_api.query import (
     BadDate,
     BadDateRange,

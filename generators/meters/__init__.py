@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from contracts.meters import silver
+from core.lake import Lake
 from generators.core import TableFile, concat_ledgers, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import (
     DUPLICATE,
@@ -32,7 +33,6 @@ from generators.meters.params import MetersDirt, MetersParams
 from generators.meters.population import meter_population
 from generators.meters.readings import block_readings
 from generators.meters.reference import REFERENCE_TABLES
-from pipelines.lake import Lake
 
 __all__ = ["MetersDirt", "MetersParams", "generate"]
 

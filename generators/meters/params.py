@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from core.errors import LakehouseError
 from generators.dirt import DirtRates
-from pipelines.errors import LakehouseError
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ import polars as pl
 from faker import Faker
 
 from contracts.payments import silver
+from core.errors import LakehouseError
+from core.lake import Lake
 from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import DirtRates, choose_malformed, clean_file, duplicate, render, tag, untagged
 from generators.payments.rhythm import Rhythm
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 
 # channel -> (id, fee percent, share of transactions, median amount, median seconds to process, failure rate)
 CHANNELS = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.errors import LakehouseError
+from core.errors import LakehouseError
 
 REFERENCE = Path(__file__).parent / "reference"
 SEASON_PEAK = np.datetime64("2000-11-15")  # the season's cosine peaks each 15 November (festive and wedding season)

@@ -18,10 +18,10 @@ import polars as pl
 
 from bronze.reader import FIELD_COUNT
 from contracts.ratings.silver import HIGH_VALUE, customer_ratings_history
+from core.lake import Lake
 from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import insert_copies, ledger, tag, untagged
 from generators.ratings.params import RatingsDirt, RatingsParams
-from pipelines.lake import Lake
 
 __all__ = ["RatingsDirt", "RatingsParams", "agency_name", "generate"]
 

@@ -17,15 +17,15 @@ import polars as pl
 
 from contracts.schema import Table
 from contracts.telecom import silver
+from core.errors import LakehouseError
+from core.lake import Lake
+from core.store import write_json_atomically
 from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
 from generators.dirt import choose_malformed, clean_file, duplicate, insert_copies, render, tag, untagged
 from generators.telecom.cdr import window_events
 from generators.telecom.forex import window_ticks
 from generators.telecom.params import TelecomDirt, TelecomParams
 from generators.telecom.population import accounts, devices
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
-from pipelines.store import write_json_atomically
 
 __all__ = ["TelecomDirt", "TelecomParams", "generate", "extent"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from core.errors import LakehouseError
 from generators.dirt import DirtRates
-from pipelines.errors import LakehouseError
 
 LATEST_DELAY = dt.timedelta(hours=6)  # no event arrives later than this after it happened
 

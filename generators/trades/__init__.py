@@ -15,12 +15,12 @@ from pathlib import Path
 import polars as pl
 
 from contracts.trades import silver
+from core.lake import Lake
 from generators.core import TableFile, WorkbookFile, count_file, remember_parameters, rng_for, run_tasks
 from generators.dirt import clean_file, ledger, render, render_cells
 from generators.trades.params import TradesDirt, TradesParams
 from generators.trades.population import clients
 from generators.trades.transactions import NUMERIC, SHEET, WEEKS, month_counts, month_drop
-from pipelines.lake import Lake
 
 __all__ = ["TradesDirt", "TradesParams", "generate"]
 

@@ -14,8 +14,8 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from core.lake import Lake
 from pipelines.dashboard.data import DashboardData, Filters
-from pipelines.lake import Lake
 
 REFRESH_SECONDS = 600
 SERIES, AVERAGE = "#4c78a8", "#f58518"  # a daily series (blue) and its moving average (orange)

@@ -12,9 +12,9 @@ import re
 
 import duckdb
 
+from core.errors import LakehouseError
+from core.lake import Lake
 from pipelines import catalog
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
 
 # Every gold column but the partition column; both dates are inclusive, the end date to the end of its day.
 _TRANSACTIONS = """

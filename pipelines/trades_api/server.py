@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pipelines.lake import Lake
+from core.lake import Lake
 from pipelines.trades_api.query import (
     BadDate,
     BadDateRange,

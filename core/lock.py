@@ -10,8 +10,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pipelines.errors import LakehouseError, LockedError, ReadOnlyLakeError
-from pipelines.lake import Lake
+from core.errors import LakehouseError, LockedError, ReadOnlyLakeError
+from core.lake import Lake
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 

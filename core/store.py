@@ -22,9 +22,9 @@ from typing import Any
 import polars as pl
 
 from contracts.schema import JSON, Table
-from pipelines import faults
-from pipelines.errors import LakehouseError
-from pipelines.lake import Lake
+from core import faults
+from core.errors import LakehouseError
+from core.lake import Lake
 
 _STATES: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # state file -> (its identity, parsed)
 # How versions are laid out on disk; a table published under another layout is rebuilt whole by its next run.

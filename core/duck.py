@@ -11,8 +11,8 @@ import polars as pl
 
 import contracts
 from contracts.schema import Table
-from pipelines.lake import Lake
-from pipelines.store import TableStore
+from core.lake import Lake
+from core.store import TableStore
 
 QUARANTINE_SCHEMA = "quarantine_"  # quarantine_<domain>: each silver table's rejected rows, under its name
 

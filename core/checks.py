@@ -16,7 +16,7 @@ import duckdb
 
 import contracts
 from contracts.schema import Column, Table
-from pipelines.duck import scalar
+from core.duck import scalar
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from pipelines import logs
-from pipelines.errors import LakehouseError
+from core import logs
+from core.errors import LakehouseError
 
 T = TypeVar("T")
 ATTEMPTS = 3
