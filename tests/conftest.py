@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -125,13 +126,18 @@ def trades_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def built(bronze: Path, folder: Path, run_domain: Callable[[Lake], object]) -> Lake:
+    """A copy of a generated bronze lake in `folder`, built by `run_domain`."""
+    lake = Lake(folder / "lake")
+    shutil.copytree(bronze, lake.root)
+    run_domain(lake)
+    return lake
+
+
 @pytest.fixture(scope="session")
 def trades_lake(trades_generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """The small trades lake, built; copy it (symlinks=True) before changing anything."""
-    lake = Lake(tmp_path_factory.mktemp("trades") / "lake")
-    shutil.copytree(trades_generated, lake.root)
-    run_trades(lake)
-    return lake
+    return built(trades_generated, tmp_path_factory.mktemp("trades"), run_trades)
 
 
 # Six agencies for five days, every kind of defect at high rates.
@@ -160,10 +166,7 @@ def ratings_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def ratings_lake(ratings_generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """The small ratings lake, built; copy it (symlinks=True) before changing anything."""
-    lake = Lake(tmp_path_factory.mktemp("ratings") / "lake")
-    shutil.copytree(ratings_generated, lake.root)
-    run_ratings(lake)
-    return lake
+    return built(ratings_generated, tmp_path_factory.mktemp("ratings"), run_ratings)
 
 
 @pytest.fixture(scope="session")

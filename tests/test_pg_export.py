@@ -24,7 +24,7 @@ from core.lake import Lake
 from pipelines.pg_export import export
 from pipelines.pg_shapes import SHAPES, partitioning, primary_key, shape_of
 from pipelines.pg_types import column_type
-from tests.conftest import run_lake, run_telecom, run_trades
+from tests.conftest import built, run_lake, run_telecom, run_trades
 from tests.postgres import PostgresDsn
 
 adbc = pytest.importorskip("adbc_driver_postgresql.dbapi")
@@ -99,18 +99,12 @@ def leftovers(dsn: PostgresDsn) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def meters_lake(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake(tmp_path_factory.mktemp("pg-meters") / "lake")
-    shutil.copytree(generated, lake.root)
-    run_lake(lake)
-    return lake
+    return built(generated, tmp_path_factory.mktemp("pg-meters"), run_lake)
 
 
 @pytest.fixture(scope="module")
 def telecom_lake(telecom_generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake(tmp_path_factory.mktemp("pg-telecom") / "lake")
-    shutil.copytree(telecom_generated, lake.root)
-    run_telecom(lake)
-    return lake
+    return built(telecom_generated, tmp_path_factory.mktemp("pg-telecom"), run_telecom)
 
 
 def _without_2024(trades_generated: Path, root: Path) -> Lake:
