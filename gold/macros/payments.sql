@@ -13,8 +13,11 @@ with
     ),
     daily as (
         select full_date, channel_name, segment, city_key,
-            case grouping(channel_name, segment, city_key)
-                when 7 then 'day' when 3 then 'channel' when 5 then 'segment' else 'city'
+            case
+                when grouping(channel_name) = 0 then 'channel'
+                when grouping(segment) = 0 then 'segment'
+                when grouping(city_key) = 0 then 'city'
+                else 'day'
             end as grain,
             count(*) as transactions,
             coalesce(sum(revenue) filter (where status = 'success'), 0) as total_revenue,

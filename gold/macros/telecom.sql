@@ -6,6 +6,12 @@ create or replace macro kept(day) as getvariable('rebuild_from') is not null and
 -- each account's run then): a sequential model rebuilds every partition from the first changed day on, so
 -- every refresh that brings CDR rebuilds this one.
 create or replace macro open_day() as '9999-12-31';
+-- `x` rounded down to a multiple of `step`, below zero too (% keeps the sign of x, on DuckDB and Spark alike).
+create or replace macro floor_multiple(x, step) as x - (x % step + step) % step;
+-- The start of the bucket `minutes` wide that holds `ts`, buckets aligned on the epoch as time_bucket aligns widths
+-- that divide a day (Spark has no time_bucket).
+create or replace macro minute_bucket(minutes, ts) as
+    make_timestamp(floor_multiple(epoch_us(ts), cast(minutes as bigint) * 60000000));
 
 -- TA-Lib's EMA at 1-based bar `bar`: null before bar n, the mean of the first n closes at bar n, then
 -- (close - previous) * 2 / (n + 1) + previous. `closes` is the pair's list of closes starting at bar `first`.
@@ -25,14 +31,14 @@ create or replace macro ta_atr(previous, bar, n, ranges, first) as
         else (previous * (n - 1) + ranges[bar - first + 1]) / n
     end;
 
--- Bid-price bars of `width` with EMA-8/21 and ATR-8/21 over each pair's sequence of bars. Bars never straddle
+-- Bid-price bars of `minutes` with EMA-8/21 and ATR-8/21 over each pair's sequence of bars. Bars never straddle
 -- midnight, so a day's bars come from that day's quotes; the recursion starts from the last bars of the days
 -- kept (`self`, the model's own previous version), so a refresh computes only the new bars.
-create or replace macro forex_ohlc(width, self) as table
+create or replace macro forex_ohlc(minutes, self) as table
 with recursive
     new_bars as (
         select
-            time_bucket(width, "timestamp") as datetime,
+            minute_bucket(minutes, "timestamp") as datetime,
             pair_name,
             arg_min(cast(bid_price as double), "timestamp") as open_price,
             max(cast(bid_price as double)) as high_price,
@@ -99,19 +105,17 @@ select
 from bars b
 join indicators i using (pair_name, bar_number);
 
--- One subscriber's usage per bucket of `width`: calls by type, seconds, bytes by data type, and cost at the
+-- One subscriber's usage per bucket of `minutes`: calls by type, seconds, bytes by data type, and cost at the
 -- tariff in force on the bucket's day, from the bucket's exact integer totals. The tariffs are configuration,
 -- bronze/telecom/tariffs/; when bronze holds no tariff row at all (none loaded, none in quarantine) the seed's spec
 -- applies on every day: 1 ZAR a minute billed per second, 49 ZAR a GB (2^30 bytes) billed per byte. Each row
 -- names the tariff it was priced at (`tariff_source`). Days before the first tariff stop the build with one line
--- saying how to fix it. `tariffs` and `rejected` (that table and its quarantine) are parameters so that they bind
--- when a model runs: every gold connection loads every domain's macros, before telecom silver may exist.
-create or replace macro usage_summary(
-    width, tariffs := 'silver_telecom.tariffs', rejected := 'quarantine_telecom.tariffs'
-) as table
+-- saying how to fix it. `tariffs` and `rejected` (silver_telecom.tariffs and its quarantine) are parameters so that
+-- they bind when a model runs: every gold connection loads every domain's macros, before telecom silver may exist.
+create or replace macro usage_summary(minutes, tariffs, rejected) as table
 with
     calls as (
-        select msisdn, time_bucket(width, start_time) as bucket_start,
+        select msisdn, minute_bucket(minutes, start_time) as bucket_start,
             count(*) filter (call_type = 'voice') as voice_calls,
             count(*) filter (call_type = 'video') as video_calls,
             cast(sum(call_duration_sec) as bigint) as call_seconds
@@ -120,7 +124,7 @@ with
         group by all
     ),
     data as (
-        select msisdn, time_bucket(width, event_datetime) as bucket_start,
+        select msisdn, minute_bucket(minutes, event_datetime) as bucket_start,
             sum(up_bytes) filter (data_type = 'video') as up_bytes_video,
             sum(down_bytes) filter (data_type = 'video') as down_bytes_video,
             sum(up_bytes) filter (data_type = 'audio') as up_bytes_audio,
@@ -142,39 +146,59 @@ with
             coalesce(voice_calls, 0) as voice_calls,
             coalesce(video_calls, 0) as video_calls,
             coalesce(call_seconds, 0) as call_seconds,
-            cast(coalesce(columns('^(up|down)_bytes'), 0) as bigint)
+            cast(coalesce(up_bytes_video, 0) as bigint) as up_bytes_video,
+            cast(coalesce(down_bytes_video, 0) as bigint) as down_bytes_video,
+            cast(coalesce(up_bytes_audio, 0) as bigint) as up_bytes_audio,
+            cast(coalesce(down_bytes_audio, 0) as bigint) as down_bytes_audio,
+            cast(coalesce(up_bytes_image, 0) as bigint) as up_bytes_image,
+            cast(coalesce(down_bytes_image, 0) as bigint) as down_bytes_image,
+            cast(coalesce(up_bytes_text, 0) as bigint) as up_bytes_text,
+            cast(coalesce(down_bytes_text, 0) as bigint) as down_bytes_text,
+            cast(coalesce(up_bytes_application, 0) as bigint) as up_bytes_application,
+            cast(coalesce(down_bytes_application, 0) as bigint) as down_bytes_application,
+            cast(coalesce(up_bytes, 0) as bigint) as up_bytes,
+            cast(coalesce(down_bytes, 0) as bigint) as down_bytes
         from calls full join data using (msisdn, bucket_start)
     ),
-    in_force as (
+    periods as (
         select valid_from, call_zar_per_minute, data_zar_per_gb,
             concat(_source_file, ':', _source_line) as tariff_source
         from query_table(tariffs)
         union all
-        select '-infinity'::date, 1.0000, 49.0000, 'default'
-        where not exists (from query_table(tariffs)) and not exists (from query_table(rejected))
+        select cast('0001-01-01' as date), 1.0000, 49.0000, 'default'  -- from the first day there is
+        where not exists (select * from query_table(tariffs)) and not exists (select * from query_table(rejected))
+    ),
+    in_force as (  -- each tariff until the next one
+        select *, coalesce(lead(valid_from) over (order by valid_from), cast('9999-12-31' as date)) as valid_until
+        from periods
     ),
     priced as materialized (
         select u.*, t.tariff_source,
             cast(u.call_seconds * t.call_zar_per_minute / 60 as decimal(18, 6)) as call_cost_zar,
-            cast(u.down_bytes + u.up_bytes as hugeint) * t.data_zar_per_gb / 1073741824 as data_cost
+            cast(cast(u.down_bytes + u.up_bytes as decimal(38, 0)) * t.data_zar_per_gb as double) / 1073741824
+                as data_cost
         from usage u
-        asof left join in_force t on cast(u.bucket_start as date) >= t.valid_from
+        left join in_force t
+            on cast(u.bucket_start as date) >= t.valid_from and cast(u.bucket_start as date) < t.valid_until
     ),
     unpriced as (
-        select error(format(
-            'no tariff in force on {} day(s) with usage ({}): add a tariff valid from {} or earlier to '
-            || 'bronze/telecom/tariffs/, a CSV file with the header '
-            || 'valid_from,call_zar_per_minute,data_zar_per_gb{}',
-            count(distinct d), if(min(d) = max(d), min(d)::varchar, format('{} to {}', min(d), max(d))), min(d),
-            (select if(count(*) > 0, format('; {} tariff row(s) are in quarantine_telecom.tariffs', count(*)), '')
-             from query_table(rejected))
-        )) as stop
+        select case when count(*) > 0 then error(
+            'no tariff in force on ' || cast(count(distinct d) as varchar) || ' day(s) with usage ('
+            || if(
+                min(d) = max(d), cast(min(d) as varchar), cast(min(d) as varchar) || ' to ' || cast(max(d) as varchar)
+            )
+            || '): add a tariff valid from ' || cast(min(d) as varchar) || ' or earlier to bronze/telecom/tariffs/, '
+            || 'a CSV file with the header valid_from,call_zar_per_minute,data_zar_per_gb'
+            || (select if(count(*) > 0, '; ' || cast(count(*) as varchar) || ' tariff row(s) are in '
+                || 'quarantine_telecom.tariffs', '') from query_table(rejected))
+        ) end as stop
         from (select cast(bucket_start as date) as d from priced where tariff_source is null)
-        having count(*) > 0
     )
 select
     bucket_start, msisdn, voice_calls, video_calls, call_seconds,
-    columns('^(up|down)_bytes_'), up_bytes, down_bytes,
+    up_bytes_video, down_bytes_video, up_bytes_audio, down_bytes_audio, up_bytes_image, down_bytes_image,
+    up_bytes_text, down_bytes_text, up_bytes_application, down_bytes_application,
+    up_bytes, down_bytes,
     call_cost_zar,
     cast(data_cost as decimal(18, 6)) as data_cost_zar,
     cast(call_cost_zar + cast(data_cost as decimal(18, 6)) as decimal(18, 6)) as total_cost_zar,
@@ -196,15 +220,15 @@ with
     ),
     events as (
         select msisdn, tower_id, run_start as happened, run_end as ends, interaction_count as weight,
-            row(run_start, -1, tower_id) as k, day
+            (run_start, -1, tower_id) as k, day
         from state
         union all
-        select msisdn, tower_id, event_datetime, event_datetime, 1, row(event_datetime, 0, tower_id), day
+        select msisdn, tower_id, event_datetime, event_datetime, 1, (event_datetime, 0, tower_id), day
         from silver_telecom.cdr_data_usage
         where rebuilt(day)
         union all
-        select msisdn, tower_id, start_time, start_time + to_seconds(call_duration_sec), 1,
-            row(start_time, 1, tower_id), day
+        select msisdn, tower_id, start_time, start_time + interval 1 second * call_duration_sec, 1,
+            (start_time, 1, tower_id), day
         from silver_telecom.cdr_voice_calls
         where rebuilt(day)
     )

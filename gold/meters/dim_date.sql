@@ -14,9 +14,14 @@ bounds as (
     from fact_dates
 ),
 
-days as (
-    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as full_date
+midnights as (
+    select unnest(generate_series(first_day, last_day, interval 1 day)) as midnight
     from bounds
+),
+
+days as (
+    select cast(midnight as date) as full_date
+    from midnights
 )
 
 select

@@ -1,8 +1,8 @@
 -- dim_time: one row per minute of the day. Key: time_key (hhmm).
 with minutes as (
-    select hours.range as hour, minutes.range as minute
-    from range(24) as hours
-    cross join range(60) as minutes
+    select hour, minute
+    from unnest(generate_series(0, 23)) as hours(hour)
+    cross join unnest(generate_series(0, 59)) as minutes(minute)
 )
 
 select

@@ -46,7 +46,7 @@ select
     date_key(paid.last_payment_date) as last_payment_date_key,
     case
         when paid.amount_paid >= bills.total_amount
-            then cast(greatest(paid.last_payment_date - bills.due_date, 0) as bigint)
+            then cast(greatest(date_diff('day', bills.due_date, paid.last_payment_date), 0) as bigint)
     end as days_late
 from bills
 join meters on meters.meter_id = bills.meter_id

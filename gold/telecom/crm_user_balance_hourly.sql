@@ -20,15 +20,33 @@ with
         join accounts a on a.phone_number = u.msisdn
         where rebuilt(u.day)
     ),
+    rates as (  -- the two pairs' mean mid prices of each hour with quotes
+        select datetime,
+            max(avg_mid_price) filter (where pair_name = 'WAKMRV') as wakmrv,
+            max(avg_mid_price) filter (where pair_name = 'MRVZAR') as mrvzar
+        from prepared_layers.forex_rates_hourly
+        where pair_name in ('WAKMRV', 'MRVZAR')
+        group by datetime
+    ),
+    hour_rates as (  -- each hour with costs at each pair's last mean up to it
+        select datetime, avg_wakmrv_rate, avg_mrvzar_rate
+        from (
+            select datetime, listed,
+                last_value(wakmrv ignore nulls) over w as avg_wakmrv_rate,
+                last_value(mrvzar ignore nulls) over w as avg_mrvzar_rate
+            from (
+                select datetime, wakmrv, mrvzar, false as listed from rates
+                union all
+                select distinct datetime, null, null, true from hours
+            )
+            window w as (order by datetime, listed rows unbounded preceding)
+        )
+        where listed
+    ),
     converted as (
-        select h.*, w.avg_mid_price as avg_wakmrv_rate, z.avg_mid_price as avg_mrvzar_rate
+        select h.*, r.avg_wakmrv_rate, r.avg_mrvzar_rate
         from hours h
-        asof left join (
-            select datetime, avg_mid_price from prepared_layers.forex_rates_hourly where pair_name = 'WAKMRV'
-        ) w on h.datetime >= w.datetime
-        asof left join (
-            select datetime, avg_mid_price from prepared_layers.forex_rates_hourly where pair_name = 'MRVZAR'
-        ) z on h.datetime >= z.datetime
+        join hour_rates r using (datetime)
     ),
     in_wak as (
         select *,

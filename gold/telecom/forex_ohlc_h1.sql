@@ -1,2 +1,2 @@
 -- depends_on: silver_telecom.forex_raw
-select * from forex_ohlc(interval '1 hour', 'prepared_layers.forex_ohlc_h1')
+select * from forex_ohlc(60, 'prepared_layers.forex_ohlc_h1')

@@ -1,2 +1,2 @@
 -- depends_on: silver_telecom.forex_raw
-select * from forex_ohlc(interval '1 minute', 'prepared_layers.forex_ohlc_m1')
+select * from forex_ohlc(1, 'prepared_layers.forex_ohlc_m1')

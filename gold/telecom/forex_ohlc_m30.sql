@@ -1,2 +1,2 @@
 -- depends_on: silver_telecom.forex_raw
-select * from forex_ohlc(interval '30 minutes', 'prepared_layers.forex_ohlc_m30')
+select * from forex_ohlc(30, 'prepared_layers.forex_ohlc_m30')

@@ -1,6 +1,6 @@
 -- Exact decimal sums make the mean independent of summation order, so every rebuild gives the same rate.
 select
-    time_bucket(interval '1 hour', "timestamp") as datetime,
+    minute_bucket(60, "timestamp") as datetime,
     pair_name,
     cast(sum(bid_price + ask_price) as double) / (2 * count(*)) as avg_mid_price,
     count(*) as tick_count,
