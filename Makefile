@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(EXTRAS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,dashboard,api,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dashboard,api,postgres,spark]'
 	touch $(EXTRAS_STAMP)
 
 pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
@@ -29,7 +29,7 @@ pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 	$(BIN)/lakehouse --data-dir $(DATA) run
 	$(BIN)/lakehouse --data-dir $(DATA) report ratings
 
-test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's, the API's and the PostgreSQL export's optional dependencies)
+test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's, the API's, the PostgreSQL export's and the Spark engine's optional dependencies)
 	$(BIN)/python -m pytest -q
 
 bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...), and the export against psql \copy
