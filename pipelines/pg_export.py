@@ -1,9 +1,10 @@
 """`lakehouse export postgres`: gold tables published into PostgreSQL, each domain whole or not at all.
 
-The lake stays the source of truth; the database is a replica. A domain's changed tables are built aside as
-`<table>__new` from their contracts (pipelines/pg_types.py) and shapes (pipelines/pg_shapes.py), bulk-loaded from
-DuckDB's Arrow stream by the ADBC driver (binary COPY, batch by batch, so no table has to fit in memory), keyed,
-indexed and analysed; then one transaction under a lock timeout swaps them in (pipelines/pg_swap.py): a reader
+The lake stays the source of truth; the database is a replica. This module plans: which tables (and partitions)
+the database lacks, and in what mode each is published. A domain's changed tables are built aside as `<table>__new`
+from their contracts (pipelines/pg_types.py) and shapes (pipelines/pg_shapes.py), bulk-loaded from DuckDB's Arrow
+stream by the ADBC driver, keyed, indexed and analysed (pipelines/pg_load.py); then one transaction under a lock
+timeout publishes them (pipelines/pg_swap.py): a reader
 sees the old tables or the new ones, never an error or half a table. A partitioned table has only its changed
 partitions replaced. `lakehouse_export` records the lake version of each table (and partition) the database holds,
 so an export with nothing new changes nothing; a killed export leaves `__new` relations, which the next one drops.
@@ -13,14 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
-
-import pyarrow as pa
 
 import contracts
 from contracts.schema import Table
@@ -30,15 +26,11 @@ from core.errors import LakehouseError
 from core.lake import Lake
 from core.store import TableStore
 from gold.models import models
-from pipelines.pg_shapes import NEW, partitioning, primary_key, shape_of
+from pipelines.pg_load import Job, Loader
+from pipelines.pg_shapes import partitioning, shape_of
 from pipelines.pg_swap import LOCK_TIMEOUT, Swap
-from pipelines.pg_types import create_table_sql, fitted, foreign_key_sql, identifier
+from pipelines.pg_types import identifier
 
-BATCH_ROWS = 131_072
-# A large table is loaded by several connections at once: the driver encodes rows on the client while the server
-# parses them, and one stream leaves a core idle for part of the time. Each stream takes a hash slice of the key.
-STREAM_ROWS = 500_000
-STREAMS = min(4, os.cpu_count() or 1)
 _VERSIONS = """create table if not exists public.lakehouse_export (
     schema_name text not null, table_name text not null, lake_version text not null, shape text not null,
     partitions text not null, rows bigint not null, exported_at timestamptz not null default now(),
@@ -61,33 +53,6 @@ class Exported:
     partitions: int = 0  # of a partitioned table, those replaced
     load_seconds: float = 0.0  # of `seconds`, loading the rows and building the primary key: what a COPY into
     # a keyed table does; the rest is the foreign keys' validation, the other indexes and the statistics
-
-
-@dataclass
-class Job:
-    """One table to publish, by one of four modes: "swap" builds it whole aside and renames it in (a new table, a
-    new shape, or a table nothing else in the database depends on); "merge" builds it aside and writes the
-    difference into the published table, which keeps its identity, so the foreign keys and views that depend on it
-    stay; "partial" replaces the changed partitions of a partitioned table; "refresh" refreshes a materialized
-    view concurrently."""
-
-    table: Table
-    schema: str
-    mode: str  # "swap", "merge", "partial" or "refresh"
-    version: str
-    fingerprint: str
-    partitions: dict[str, str] = field(default_factory=dict)  # lake partition -> the lake version that wrote it
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)  # partition -> its table's name
-    old_names: dict[str, str] = field(default_factory=dict)  # the names the database holds them under
-    rows: int = 0
-    seconds: float = 0.0  # building aside; the swap is the domain's
-    load_seconds: float = 0.0  # of which loading the rows and keying them
-
-    @property
-    def name(self) -> str:
-        return self.table.name
 
 
 def export(
@@ -179,9 +144,10 @@ class _DomainExport:
         self.cursor.execute(f"create schema if not exists {identifier(self.schema)}")
         _drop_leftovers(self.cursor, self.schema)
         self.db.commit()
+        loader = Loader(self.lake, lambda: _connect(self.dsn), self.db, self.cursor, self.duck, self.schema)
         for job in jobs:
             if job.mode != "refresh":
-                self._load(job, modes)
+                loader.load(job, modes)
                 faults.point("export_loaded", job.table)
         views = [self._view_sql(job) for job in jobs if shape_of(job.table).materialized_view and job.mode == "swap"]
         Swap(self.cursor, self.schema).run(self.db, jobs, views)
@@ -251,123 +217,6 @@ class _DomainExport:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
     # -- building aside ------------------------------------------------------------------------------------------
-
-    def _load(self, job: Job, modes: dict[str, str]) -> None:
-        """Build `<table>__new` (or, for a partial export, the changed partitions) aside, filled and complete."""
-        table, scheme = job.table, partitioning(job.table)
-        if shape_of(table).materialized_view:
-            return  # created in the swap, from the swapped tables
-        started = time.monotonic()
-        if not scheme:
-            job.rows = self._fill(job, table.name, None, modes)
-        else:
-            named = self._partition_names(table)
-            values = sorted(job.partitions if job.mode == "swap" else job.changed)
-            for value in values:
-                job.names[value] = named.get(value) or fitted(f"{table.name}_{value}")
-                job.rows += self._fill(job, job.names[value], value, modes)
-            if job.mode == "swap":  # an empty partitioned parent, keyed and indexed, then its filled partitions
-                parent = self._target(table.name + NEW)
-                key_name = fitted(table.name + "_pkey") + NEW
-                self.cursor.execute(
-                    create_table_sql(
-                        table, job.schema, table.name + NEW, primary_key(table), key_name, " " + scheme.clause()
-                    )  # fmt: skip
-                )
-                self._index(table, table.name + NEW, {i.name: i.name + NEW for i in shape_of(table).indexes})
-                self._constrain(job, table.name + NEW, modes)
-                for value in values:
-                    partition = self._target(job.names[value] + NEW)
-                    self.cursor.execute(f"alter table {parent} attach partition {partition} {scheme.bounds(value)}")
-                self.cursor.execute(f"analyze {parent}")
-        self.db.commit()
-        job.seconds += time.monotonic() - started
-
-    def _fill(self, job: Job, published: str, partition: str | None, modes: dict[str, str]) -> int:
-        """Load the table (or one partition of it, as a table of its own) into `<published>__new`, then key,
-        index, constrain and analyse it: indexes and foreign keys built once over the loaded rows, not row by row.
-        A partition also gets its bounds as a CHECK constraint, so that ATTACH finds them proven and scans
-        nothing."""
-        table, name = job.table, published + NEW
-        started = time.monotonic()
-        self.cursor.execute(create_table_sql(table, job.schema, name, key=()))
-        rows = self._ingest(job, name, partition)
-        key = ", ".join(identifier(k) for k in primary_key(table))
-        self.cursor.execute(
-            f"alter table {self._target(name)} add constraint {identifier(fitted(published + '_pkey') + NEW)} "
-            f"primary key ({key})"
-        )
-        job.load_seconds += time.monotonic() - started
-        if partition is None:
-            self._index(table, name, {i.name: i.name + NEW for i in shape_of(table).indexes})
-        else:
-            check = partitioning(table).check(partition)
-            bounds = identifier(fitted(published + "_bounds"))
-            self.cursor.execute(f"alter table {self._target(name)} add constraint {bounds} {check}")
-            indexes = shape_of(table).indexes
-            self._index(table, name, {i.name: fitted(f"{published}_{'_'.join(i.columns)}_idx") + NEW for i in indexes})
-        self._constrain(job, name, modes)
-        self.cursor.execute(f"analyze {self._target(name)}")
-        self.db.commit()
-        return rows
-
-    def _index(self, table: Table, name: str, names: dict[str, str]) -> None:
-        """The shape's indexes on `name`, each under the name `names` gives it."""
-        for index in shape_of(table).indexes:
-            columns = ", ".join(identifier(c) for c in index.columns)
-            self.cursor.execute(f"create index {identifier(names[index.name])} on {self._target(name)} ({columns})")
-
-    def _constrain(self, job: Job, name: str, modes: dict[str, str]) -> None:
-        """The contract's foreign keys: to a parent swapped beside this table, its new version (the two are renamed
-        together); to a parent merged in the same swap, none yet (the swap adds them, or ATTACH does for a
-        partition, once the parent holds its new rows); else the published parent."""
-        for fk in job.table.foreign_keys:
-            if modes.get(fk.table) == "merge":
-                continue
-            parent = fk.table + NEW if modes.get(fk.table) == "swap" else fk.table
-            self.cursor.execute(
-                f"alter table {self._target(name)} add {foreign_key_sql(job.table, fk, self.schema, parent)}"
-            )
-
-    def _ingest(self, job: Job, name: str, partition: str | None) -> int:
-        """Stream the table (or one partition) from DuckDB into `name`, cast to the contract's exact types; a
-        large one in STREAMS slices over as many connections, each committing its own rows into the table built
-        aside (a failure leaves it to the next export's clean-up, as any other failure does)."""
-        table = job.table
-        columns = ", ".join(f"cast({c.name} as {c.type.duckdb}) as {c.name}" for c in table.columns)
-        where, params = [], []
-        if partition is not None:
-            where, params = [f"{table.partition.column} = ?"], [partition]
-        select = f"select {columns} from {table.qualified_name}"
-        rows = TableStore(self.lake, table).state().get("rows") or 0
-        streams = STREAMS if rows >= STREAM_ROWS and partition is None else 1
-        if streams == 1:
-            reader = self.duck.sql(f"{select}{_where(where)}", params=params)
-            return self.cursor.adbc_ingest(name, _as_postgres(reader, table), mode="append", db_schema_name=job.schema)
-        self.db.commit()  # the other connections must see the table
-        key = ", ".join(table.key)
-
-        def load(slice_: int) -> int:
-            duck = self.duck.cursor()
-            reader = duck.sql(f"{select}{_where([*where, f'hash({key}) % {streams} = {slice_}'])}", params=params)
-            with _connect(self.dsn) as db, db.cursor() as cursor:
-                loaded = cursor.adbc_ingest(name, _as_postgres(reader, table), mode="append", db_schema_name=job.schema)
-                db.commit()
-            duck.close()
-            return loaded
-
-        with ThreadPoolExecutor(streams) as pool:
-            return sum(pool.map(load, range(streams)))
-
-    def _partition_names(self, table: Table) -> dict[str, str]:
-        """The tables the source kept per partition value (`customer_rating_agency_a`, from the table declaring
-        them as split views); other partitions are named `<table>_<value>` (`transactions_2024`)."""
-        for other in contracts.tables(table.layer, table.domain):
-            split = other.split_views
-            if split and split.source == table.name and split.on == table.partition.column:
-                rows = self.duck.sql(f"select {split.on}, {split.name_column} from {other.qualified_name}").fetchall()
-                return {value: fitted(name) for value, name in rows}
-        return {}
 
     def _view_sql(self, job: Job) -> tuple[Job, str]:
         """The model's SQL as PostgreSQL runs it: the lake's schema names become the export's."""
@@ -443,28 +292,3 @@ def _drop_leftovers(cursor: Any, schema: str) -> None:
     for name, kind in cursor.fetchall():
         what = "materialized view" if kind == "m" else "table"
         cursor.execute(f"drop {what} if exists {identifier(schema)}.{identifier(name)} cascade")
-
-
-def _where(conditions: list[str]) -> str:
-    return f" where {' and '.join(conditions)}" if conditions else ""
-
-
-def _as_postgres(relation: Any, table: Table) -> pa.RecordBatchReader:
-    """A DuckDB relation's Arrow stream as the driver must see it: JSON columns typed as Arrow's JSON extension,
-    which the driver writes as jsonb (as plain strings, PostgreSQL's binary COPY refuses them)."""
-    reader = relation.to_arrow_reader(batch_size=BATCH_ROWS)
-    json_columns = [i for i, c in enumerate(table.columns) if c.type.duckdb == "JSON"]
-    if not json_columns:
-        return reader
-    fields = [pa.field(f.name, pa.json_()) if i in json_columns else f for i, f in enumerate(reader.schema)]
-    schema = pa.schema(fields)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            arrays = [
-                pa.ExtensionArray.from_storage(pa.json_(), column) if i in json_columns else column
-                for i, column in enumerate(batch.columns)
-            ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())

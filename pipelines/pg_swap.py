@@ -16,7 +16,7 @@ from pipelines.pg_shapes import NEW, partitioning, primary_key, shape_of
 from pipelines.pg_types import fitted, foreign_key_sql, identifier
 
 if TYPE_CHECKING:
-    from pipelines.pg_export import Job
+    from pipelines.pg_load import Job
 
 # a reader holding a table longer than this fails the swap instead of queueing every other reader behind it; the
 # export then leaves the published tables as they were and says so

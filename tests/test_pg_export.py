@@ -359,10 +359,10 @@ def test_a_table_swapped_whole_keeps_the_views_and_keys_built_on_it(
 def test_a_large_table_loads_by_several_streams_equal_to_the_lake(
     postgres_server: PostgresDsn, payments_lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines import pg_export
+    from pipelines import pg_load
 
-    monkeypatch.setattr(pg_export, "STREAM_ROWS", 1)  # every table counts as large here
-    monkeypatch.setattr(pg_export, "STREAMS", 3)
+    monkeypatch.setattr(pg_load, "STREAM_ROWS", 1)  # every table counts as large here
+    monkeypatch.setattr(pg_load, "STREAMS", 3)
     done = export(payments_lake, postgres_server.uri(), ["payments"], schema_prefix="streams_")
     assert {e.status for e in done} == {"exported"}
     assert_equal_to_lake(postgres_server, payments_lake, "payments", "streams_")
