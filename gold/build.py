@@ -1,4 +1,8 @@
-"""Materialise gold models with DuckDB: build aside, check against the contract, publish atomically.
+"""Materialise gold models: build aside, check against the contract, publish atomically.
+
+An engine writes a model's rows (DuckDB, or Spark where a lake outgrows one machine); what makes them a version is
+the same whichever wrote them: DuckDB checks them against the contract before they are published, and every engine
+then sees the published version.
 
 A model is up to date while its fingerprint holds: its SQL, contract, the shared macros and the versions of the
 tables it reads. A partitioned model (e.g. fact_readings by month) reading an input partitioned the same way
@@ -11,23 +15,41 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
 import contracts
 from contracts.schema import Table
 from core.checks import check_audits, check_key, check_rows
-from core.duck import QUARANTINE_SCHEMA, View, connect, empty_view_sql, scalar, view_sql
+from core.duck import QUARANTINE_SCHEMA
 from core.errors import CheckFailedError, LakehouseError
 from core.lake import Lake
 from core.plan import Plan, plan
-from core.store import DATA, ZSTD_LEVEL, TableStore, link_files
+from core.store import DATA, TableStore, link_files
+from engines.duckdb_engine import DuckDBEngine
 from gold.models import Model, macros_sql
 
-LOOKUP_ROW_GROUP = 16_384
+
+class Engine(Protocol):
+    """What builds a model's rows (engines/): DuckDB's or Spark's."""
+
+    name: str
+    errors: tuple[type[Exception], ...]  # what it raises when a model cannot be built
+
+    def runs(self, model: Model) -> bool:
+        """Whether it can run `model`; DuckDB builds the others."""
+
+    def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
+        """Write the model's rows into the empty `directory` (one file, or Hive folders of the partitions in
+        `rebuild` when given; an empty result is one empty file); returns the rows per folder ('' for one file)."""
+
+    def published(self, table: Table) -> None:
+        """See the table's newly published version from now on."""
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -40,20 +62,26 @@ class GoldResult:
     message: str | None = None
     partitions_rebuilt: int | None = None  # partitions this build wrote (the others were linked)
     rows_written: int | None = None  # rows in them
+    engine: str | None = None  # which engine built it
 
 
 class GoldBuilder:
-    def __init__(self, lake: Lake, run_id: str, threads: int | None = None, memory_limit: str | None = None):
+    def __init__(
+        self,
+        lake: Lake,
+        run_id: str,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        engine: Engine | None = None,
+    ):
+        """`engine`: what builds the models it runs (default: DuckDB, which builds the others and checks all)."""
         self.lake, self.run_id = lake, run_id
-        self.con = connect(lake, threads, memory_limit, split_views=False)
-        for table in contracts.tables():  # macros bind the tables they read: unbuilt ones read as empty
-            if TableStore(lake, table).state() is None:
-                for statement in empty_view_sql(table):
-                    self.con.execute(statement)
-        self.con.execute(macros_sql())
+        self.duckdb = DuckDBEngine(lake, macros_sql(), threads, memory_limit)
+        self.engines: list[Engine] = [self.duckdb, *([engine] if engine else [])]
 
     def close(self) -> None:
-        self.con.close()
+        for engine in self.engines:
+            engine.close()
 
     def build(self, model: Model, force: bool = False) -> GoldResult:
         started = time.monotonic()
@@ -62,16 +90,14 @@ class GoldBuilder:
         plan = self._plan(model, previous, force)
         if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
+        engine = next(e for e in reversed(self.engines) if e.runs(model))
         version_dir = store.new_version(self.run_id)
-        # where the rebuild starts (null: everything); a model carrying state reads the rest from its published
-        # version, or from the empty view that stands for it before its first build
-        self.con.execute("set variable rebuild_from = ?", [min(plan.rebuild) if plan.rebuild else None])
         try:
-            partitions = self._materialise(model, version_dir, previous, plan.rebuild)
+            partitions = self._materialise(engine, model, version_dir, previous, plan.rebuild)
             failures = self._check(model, version_dir, plan.rebuild)
-        except duckdb.Error as error:
+        except (duckdb.Error, *engine.errors) as error:
             self._discard(model, version_dir, previous)
-            raise CheckFailedError(f"{model.name} failed to build: {str(error).splitlines()[0]}") from None
+            raise CheckFailedError(f"{model.name} failed to build: {str(error).strip().splitlines()[0]}") from None
         if failures:
             self._discard(model, version_dir, previous)
             found = "; ".join(f"{f.check} ({f.offending})" for f in failures)
@@ -93,13 +119,16 @@ class GoldBuilder:
                 "partitions": partitions,
                 "rows": rows,
                 "seconds": seconds,
+                "engine": engine.name,
             },
         )
-        self._bind(model, self.lake.table_path(model.table))
+        for each in self.engines:
+            each.published(model.table)
         fresh = [p for p in partitions.values() if p["version"] == self.run_id]
         return GoldResult(
-            model.name, "built", self.run_id, rows, seconds, None, len(fresh), sum(p["rows"] for p in fresh)
-        )
+            model.name, "built", self.run_id, rows, seconds, None, len(fresh), sum(p["rows"] for p in fresh),
+            engine.name,
+        )  # fmt: skip
 
     # -- what to build -------------------------------------------------------------------------------------------
 
@@ -126,23 +155,14 @@ class GoldBuilder:
     # -- building ------------------------------------------------------------------------------------------------
 
     def _materialise(
-        self, model: Model, version_dir: Path, previous: dict | None, rebuild: set[str] | None
+        self, engine: Engine, model: Model, version_dir: Path, previous: dict | None, rebuild: set[str] | None
     ) -> dict[str, dict]:
-        """Write the version; returns its partitions with their rows and the version that wrote each."""
+        """Write the version (kept partitions linked from the previous one, the others written by `engine`); returns
+        its partitions with their rows and the version that wrote each."""
         table = model.table
-        query = f"select * from (\n{model.sql.strip().rstrip(';')}\n)"
         target = version_dir / DATA
-        if not table.partition:  # small tables are ordered by key; large ones keep their input's order
-            self.con.execute(
-                f"copy ({query} order by {', '.join(table.sorted_by or table.key)}) to '{target / 'part-0.parquet'}' "
-                f"(format parquet, compression zstd, compression_level {ZSTD_LEVEL}{_row_groups(table)})"
-            )
-            return {
-                "": {
-                    "rows": scalar(self.con, f"select count(*) from read_parquet('{target}/*.parquet')"),
-                    "version": self.run_id,
-                }
-            }
+        if not table.partition:
+            return {"": {"rows": engine.write(model, target, None)[""], "version": self.run_id}}
         column = table.partition.column
         kept = {}
         if rebuild is not None:
@@ -151,25 +171,17 @@ class GoldBuilder:
                 if partition not in rebuild and partition:
                     link_files(old / f"{column}={partition}", target / f"{column}={partition}")
                     kept[partition] = facts
-            query += f" where {column} in ({', '.join(_quoted(p) for p in sorted(rebuild)) or 'null'})"
         fresh = version_dir / "_fresh"
-        order = f", order_by ({', '.join(table.sorted_by)})" if table.sorted_by else ""
-        files = self.con.sql(
-            f"copy ({query}) to '{fresh}' (format parquet, compression zstd, compression_level {ZSTD_LEVEL}, "
-            f"partition_by ({column}){order}{_row_groups(table)}, return_stats)"
-        ).fetchall()
-        rows = defaultdict(int)
-        for filename, count, *_ in files:
-            rows[Path(filename).parent.name] += count
+        rows = engine.write(model, fresh, rebuild)
+        if set(rows) == {""} and not kept:  # no rows at all: the engine's empty file keeps the table readable
+            for file in fresh.iterdir():
+                file.rename(target / file.name)
         written = {}
-        for name in sorted(rows):
+        for name in sorted(name for name in rows if name):
             (fresh / name).rename(target / name)
             written[name.split("=", 1)[1]] = {"rows": rows[name], "version": self.run_id}
         shutil.rmtree(fresh, ignore_errors=True)
-        if not kept and not written:  # no rows: keep the table readable, empty
-            self.con.execute(f"copy ({query} limit 0) to '{target / 'part-0.parquet'}' (format parquet)")
-            return {"": {"rows": 0, "version": self.run_id}}
-        return dict(sorted((kept | written).items()))
+        return dict(sorted((kept | written).items())) or {"": {"rows": 0, "version": self.run_id}}
 
     def _check(self, model: Model, version_dir: Path, rebuild: set[str] | None) -> list:
         """Row checks on what was built (just the rebuilt partitions), the key's uniqueness (on those too when
@@ -180,30 +192,21 @@ class GoldBuilder:
         if rebuild is not None:
             paths = [data / f"{spec.column}={p}" for p in sorted(rebuild) if (data / f"{spec.column}={p}").is_dir()]
             if paths:
-                self._bind(model, paths)
-                failures += check_rows(self.con, model.table)
+                self.duckdb.bind(model.table, paths)
+                failures += check_rows(self.duckdb.con, model.table)
                 if spec.source in model.table.key:
-                    failures += check_key(self.con, model.table)
-            self._bind(model, data)
+                    failures += check_key(self.duckdb.con, model.table)
+            self.duckdb.bind(model.table, data)
             if spec.source not in model.table.key:
-                failures += check_key(self.con, model.table)
+                failures += check_key(self.duckdb.con, model.table)
         else:
-            self._bind(model, data)
-            failures += check_rows(self.con, model.table) + check_key(self.con, model.table)
-        return failures + check_audits(self.con, model.table)
+            self.duckdb.bind(model.table, data)
+            failures += check_rows(self.duckdb.con, model.table) + check_key(self.duckdb.con, model.table)
+        return failures + check_audits(self.duckdb.con, model.table)
 
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:
         shutil.rmtree(version_dir, ignore_errors=True)
-        self._bind(model, self.lake.table_path(model.table) if previous else None)
-
-    def _bind(self, model: Model, path: Path | list[Path] | None) -> None:
-        """Point the model's catalog name at `path` (a candidate version, some of its partitions, the published
-        version, or nothing)."""
-        if path is None:
-            self.con.execute(f"drop view if exists {model.name}")
-            return
-        for statement in view_sql(View.of(model.table, path)):
-            self.con.execute(statement)
+        self.duckdb.bind(model.table, self.lake.table_path(model.table) if previous else None)
 
 
 def _partitioned_alike(table: Table, input_name: str) -> bool:
@@ -228,13 +231,3 @@ def _contract(qualified_name: str) -> Table:
 
 def _state_of(lake: Lake, qualified_name: str) -> dict | None:
     return TableStore(lake, _contract(qualified_name)).state()
-
-
-def _row_groups(table: Table) -> str:
-    """Small row groups for a table sorted for lookups: a lookup decodes one group, not DuckDB's default 122,880
-    rows."""
-    return f", row_group_size {LOOKUP_ROW_GROUP}" if table.sorted_by else ""
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

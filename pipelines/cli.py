@@ -117,6 +117,21 @@ def _parser() -> argparse.ArgumentParser:
         "defaults; see `lakehouse export postgres --help`)",
     )
     run.add_argument("--dsn", default=None, help="with --export postgres: a libpq URI without password")
+    run.add_argument(
+        "--engine",
+        default=os.environ.get("LAKEHOUSE_ENGINE", "duckdb"),
+        help="what builds gold models: duckdb or spark (default: $LAKEHOUSE_ENGINE or duckdb); silver stays polars, "
+        "and models Spark cannot run yet are built by DuckDB",
+    )
+    run.add_argument(
+        "--spark-master", default="local[*]", help="with --engine spark: a local session's master (default local[*])"
+    )
+    run.add_argument(
+        "--spark-remote",
+        default=os.environ.get("LAKEHOUSE_SPARK_REMOTE"),
+        metavar="sc://HOST:15002",
+        help="with --engine spark: a Spark Connect server instead (default: $LAKEHOUSE_SPARK_REMOTE)",
+    )
     run.set_defaults(handler=_run)
 
     refresh = commands.add_parser(
@@ -217,6 +232,9 @@ def _run(args: argparse.Namespace) -> int:
         args.threads,
         args.memory_limit,
         date=args.date.isoformat() if args.date else None,
+        engine=args.engine,
+        spark_master=args.spark_master,
+        spark_remote=args.spark_remote,
     )
     lake = _lake(args)
     run(lake, options, " ".join(["lakehouse", *sys.argv[1:]]))  # a failed run raises

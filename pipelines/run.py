@@ -33,6 +33,7 @@ from core.store import TableStore, read_table, wait_for_garbage, write_json_atom
 from gold.build import GoldBuilder
 from gold.models import dependencies, models
 from pipelines import catalog, history
+from pipelines.engine import check_engine, gold_engine
 from pipelines.graph import downstream, topological
 from pipelines.manifest import Manifest, conclude, domain_failed, now
 from pipelines.repair import repair_command
@@ -52,10 +53,14 @@ class RunOptions:
     memory_limit: str | None = None
     quiet: bool = False  # log to the run's JSON file only, not to stderr
     date: str | None = None  # reprocess this day (YYYY-MM-DD) from its Hive-style bronze folders
+    engine: str = "duckdb"  # what builds gold models: "duckdb" or "spark" (silver stays polars)
+    spark_master: str = "local[*]"  # a local Spark session's master
+    spark_remote: str | None = None  # a Spark Connect server instead (sc://HOST:15002)
 
 
 def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
     domains = resolve_domains(options.domains)
+    check_engine(options.engine, options.spark_remote)
     selected = select_models(options.select, domains) if options.select else set()
     with lake_lock(lake, command):
         run_id = dt.datetime.now(dt.timezone.utc).strftime(history.RUN_ID_FORMAT)
@@ -254,9 +259,10 @@ def _run_gold(
     candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
     forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
-    builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit)
+    engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
+    builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine)
     try:
-        failed = _build_models(builder, chosen, forced, graph, manifest)
+        failed = _build_models(builder, chosen, forced, graph, manifest, options.engine)
     finally:
         builder.close()
     for domain in domains:
@@ -267,9 +273,15 @@ def _run_gold(
 
 
 def _build_models(
-    builder: GoldBuilder, chosen: list[str], forced: set[str], graph: dict[str, tuple[str, ...]], manifest: Manifest
+    builder: GoldBuilder,
+    chosen: list[str],
+    forced: set[str],
+    graph: dict[str, tuple[str, ...]],
+    manifest: Manifest,
+    engine: str,
 ) -> list[str]:
-    """Build models in order; a failed model skips its descendants but not the others. Returns the failed."""
+    """Build models in order; a failed model skips its descendants but not the others. Returns the failed. Each
+    model's entry names the engine that built it: one the run's engine cannot run yet is built by DuckDB."""
     failed: list[str] = []
     blocked: set[str] = set()
     for name in progress(chosen, desc="gold", unit="model"):
@@ -287,7 +299,13 @@ def _build_models(
         manifest.gold[name] = asdict(result)
         if result.status == "built":
             message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
-            logs.event("gold_built", message, model=name, rows=result.rows, seconds=result.seconds)
+            if result.engine != engine:
+                message += f" on {result.engine}: {engine} does not build it yet"
+            elif engine != "duckdb":
+                message += f" on {engine}"
+            logs.event(
+                "gold_built", message, model=name, rows=result.rows, seconds=result.seconds, engine=result.engine
+            )
     return failed
 
 

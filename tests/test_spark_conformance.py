@@ -52,20 +52,20 @@ def spark(generated: Path, telecom_generated: Path, payments_lake: Lake, trades_
     spark.stop()
 
 
-def _close(a: object, b: object) -> bool:
+def close_values(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, float) or isinstance(b, float):
         a, b = float(a), float(b)
         return (math.isnan(a) and math.isnan(b)) or a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(close_values(x, y) for x, y in zip(a, b))
     if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
         return decimal.Decimal(str(a)) == decimal.Decimal(str(b))
     return a == b
 
 
-def _order(row: tuple) -> tuple:
+def row_order(row: tuple) -> tuple:
     return tuple((v is None, f"{v:.6e}" if isinstance(v, float) else str(v)) for v in row)
 
 
@@ -86,11 +86,11 @@ def test_the_model_gives_duckdbs_rows_on_spark(spark, model: Model) -> None:
     frame = run_model(session, model)
     columns = [c.name for c in model.table.columns if c.name not in IGNORED]
     assert [c for c in frame.columns if c not in IGNORED] == columns  # the contract's columns, in order
-    found = sorted((tuple(r) for r in frame.select(*[f"`{c}`" for c in columns]).collect()), key=_order)
-    expected = sorted(_duckdb_rows(lakes[model.table.domain], model, columns), key=_order)
+    found = sorted((tuple(r) for r in frame.select(*[f"`{c}`" for c in columns]).collect()), key=row_order)
+    expected = sorted(_duckdb_rows(lakes[model.table.domain], model, columns), key=row_order)
     assert len(found) == len(expected)
     for got, want in zip(found, expected):
-        assert all(_close(x, y) for x, y in zip(got, want)), (got, want)
+        assert all(close_values(x, y) for x, y in zip(got, want)), (got, want)
 
 
 def test_the_duckdb_only_models_are_those_spark_cannot_run_yet(spark) -> None:

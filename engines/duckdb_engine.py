@@ -1,0 +1,101 @@
+"""Gold models on DuckDB, the default engine: a connection that sees the lake's tables under their catalog names and
+the project's macros, and a model's rows written as a version's Parquet.
+
+The same connection runs every model's checks (gold/build.py), whichever engine built it: it binds a model's catalog
+name to a candidate version, some of its partitions, or the published version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+import contracts
+from contracts.schema import Table
+from core.duck import View, connect, empty_view_sql, view_sql
+from core.lake import Lake
+from core.store import ZSTD_LEVEL, TableStore
+
+if TYPE_CHECKING:
+    from gold.models import Model
+
+LOOKUP_ROW_GROUP = 16_384
+UNPARTITIONED_FILE = "part-0.parquet"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    errors = (duckdb.Error,)
+
+    def __init__(self, lake: Lake, macros: str, threads: int | None = None, memory_limit: str | None = None):
+        self.lake = lake
+        self.con = connect(lake, threads, memory_limit, split_views=False)
+        for table in contracts.tables():  # macros bind the tables they read: unbuilt ones read as empty
+            if TableStore(lake, table).state() is None:
+                for statement in empty_view_sql(table):
+                    self.con.execute(statement)
+        self.con.execute(macros)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def runs(self, model: Model) -> bool:
+        """DuckDB runs every model: it is what the others fall back on."""
+        return True
+
+    def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
+        """Write the model's rows into the empty `directory`: one file ordered by key for an unpartitioned table,
+        else a Hive folder (`month=2024-01`) per partition, only those in `rebuild` when given (an empty result is
+        one empty file). Returns the rows of each folder written ('' for the directory itself)."""
+        table = model.table
+        # where the rebuild starts (null: everything); a model carrying state reads the rest from its published
+        # version, or from the empty view that stands for it before its first build
+        self.con.execute("set variable rebuild_from = ?", [min(rebuild) if rebuild else None])
+        query = f"select * from (\n{model.sql.strip().rstrip(';')}\n)"
+        options = f"format parquet, compression zstd, compression_level {ZSTD_LEVEL}{_row_groups(table)}"
+        if not table.partition:  # small tables are ordered by key; large ones keep their input's order
+            order = ", ".join(table.sorted_by or table.key)
+            rows = self.con.execute(
+                f"copy ({query} order by {order}) to '{directory / UNPARTITIONED_FILE}' ({options})"
+            )
+            return {"": rows.fetchall()[0][0]}
+        column = table.partition.column
+        if rebuild is not None:
+            query += f" where {column} in ({', '.join(_quoted(p) for p in sorted(rebuild)) or 'null'})"
+        order = f", order_by ({', '.join(table.sorted_by)})" if table.sorted_by else ""
+        files = self.con.sql(
+            f"copy ({query}) to '{directory}' ({options}, partition_by ({column}){order}, return_stats)"
+        ).fetchall()
+        rows: dict[str, int] = {}
+        for filename, count, *_ in files:
+            folder = Path(filename).parent.name
+            rows[folder] = rows.get(folder, 0) + count
+        if not rows:  # no rows: keep the table readable, empty
+            directory.mkdir(parents=True, exist_ok=True)
+            self.con.execute(f"copy ({query} limit 0) to '{directory / UNPARTITIONED_FILE}' (format parquet)")
+            return {"": 0}
+        return rows
+
+    def bind(self, table: Table, path: Path | list[Path] | None) -> None:
+        """Point the table's catalog name at `path` (a candidate version, some of its partitions, the published
+        version, or nothing)."""
+        if path is None:
+            self.con.execute(f"drop view if exists {table.qualified_name}")
+            return
+        for statement in view_sql(View.of(table, path)):
+            self.con.execute(statement)
+
+    def published(self, table: Table) -> None:
+        self.bind(table, self.lake.table_path(table))
+
+
+def _row_groups(table: Table) -> str:
+    """Small row groups for a table sorted for lookups: a lookup decodes one group, not DuckDB's default 122,880
+    rows."""
+    return f", row_group_size {LOOKUP_ROW_GROUP}" if table.sorted_by else ""
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
