@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
@@ -25,8 +27,9 @@ from contracts.schema import JSON, Table
 from core.duck import QUARANTINE_SCHEMA
 from core.lake import Lake
 from core.store import ZSTD_LEVEL, TableStore
-from gold.models import Model
-from gold.transpile import spark_sql
+
+if TYPE_CHECKING:
+    from gold.models import Model
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 # Models that do not run on Spark yet: the forex indicators are a recursion over ordered lists, and the open CDR
@@ -113,12 +116,12 @@ def _make_way(spark: SparkSession, name: str) -> None:
         spark.sql(f"drop {kind} {name}")
 
 
-def run_model(spark: SparkSession, model: Model, rebuild_from: str | None = None) -> DataFrame:
-    """The model's rows, from its transpiled SQL (lazy: nothing runs until they are read). `rebuild_from`: the first
+def run_model(spark: SparkSession, sql: str, rebuild_from: str | None = None) -> DataFrame:
+    """A model's rows from its Spark SQL (lazy: nothing runs until they are read). `rebuild_from`: the first
     partition a partitioned model rebuilds (None: all), what DuckDB's models read as getvariable('rebuild_from')."""
     spark.sql("declare or replace variable rebuild_from string default null")
     spark.sql("set var rebuild_from = :value", args={"value": rebuild_from})
-    return spark.sql(spark_sql(model))
+    return spark.sql(sql)
 
 
 class SparkEngine:
@@ -128,8 +131,11 @@ class SparkEngine:
     name = "spark"
     errors = (PySparkException, Py4JError)
 
-    def __init__(self, lake: Lake, master: str = "local[*]", remote: str | None = None):
-        self.lake, self.master, self.remote = lake, master, remote
+    def __init__(
+        self, lake: Lake, translate: Callable[[Model], str], master: str = "local[*]", remote: str | None = None
+    ):
+        """`translate` gives a model's Spark SQL (gold/transpile.py's, passed in: engines sit below gold)."""
+        self.lake, self.translate, self.master, self.remote = lake, translate, master, remote
         self.spark: SparkSession | None = None
 
     def runs(self, model: Model) -> bool:
@@ -143,7 +149,7 @@ class SparkEngine:
         if self.spark is None:
             self.spark = self._start()
         table = model.table
-        frame = run_model(self.spark, model, min(rebuild) if rebuild else None).select(
+        frame = run_model(self.spark, self.translate(model), min(rebuild) if rebuild else None).select(
             *[F.col(f"`{c.name}`").cast(spark_type(c.type.duckdb)).alias(c.name) for c in table.columns]
         )
         staging = directory.with_name(f"{directory.name}.spark")

@@ -43,8 +43,9 @@ def gold_engine(lake: Lake, engine: str, spark_master: str, spark_remote: str | 
     if engine != "spark":
         return None
     from engines.spark_engine import SparkEngine
+    from gold.transpile import spark_sql
 
-    return SparkEngine(lake, spark_master, spark_remote)
+    return SparkEngine(lake, spark_sql, spark_master, spark_remote)
 
 
 def _java() -> str | None:

@@ -33,6 +33,7 @@ if missing:
     pytest.skip(f"needs {' and '.join(missing)}", allow_module_level=True)
 
 from engines.spark_engine import DUCKDB_ONLY, register, run_model, session  # noqa: E402
+from gold.transpile import spark_sql  # noqa: E402
 
 IGNORED = {"created_at"}  # when the run wrote the row: differs by construction
 
@@ -83,7 +84,7 @@ PORTABLE = [pytest.param(m, id=name) for name, m in models().items() if name not
 @pytest.mark.parametrize("model", PORTABLE)
 def test_the_model_gives_duckdbs_rows_on_spark(spark, model: Model) -> None:
     session, lakes = spark
-    frame = run_model(session, model)
+    frame = run_model(session, spark_sql(model))
     columns = [c.name for c in model.table.columns if c.name not in IGNORED]
     assert [c for c in frame.columns if c not in IGNORED] == columns  # the contract's columns, in order
     found = sorted((tuple(r) for r in frame.select(*[f"`{c}`" for c in columns]).collect()), key=row_order)
@@ -97,4 +98,4 @@ def test_the_duckdb_only_models_are_those_spark_cannot_run_yet(spark) -> None:
     session, _ = spark
     for name in DUCKDB_ONLY:
         with pytest.raises(Exception):  # noqa: B017 (transpiling or Spark refuses: either says it is not portable)
-            run_model(session, models()[name]).collect()
+            run_model(session, spark_sql(models()[name])).collect()
