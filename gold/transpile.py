@@ -4,7 +4,7 @@ Spark has no macros, so the project's own (`gold/macros/*.sql`) are expanded int
 syntax tree: a scalar macro's call becomes its expression with the call's arguments in place of its parameters; a
 table macro's call in FROM becomes a subquery, in which `query_table(name)` becomes the table it names; macros calling
 macros expand in turn. Then sqlglot writes the tree in Spark's dialect, corrected where its text would mean something
-else on Spark than the model does on DuckDB (`_as_duckdb_means`).
+else on Spark than the model does on DuckDB (`_as_on_duckdb`).
 """
 
 from __future__ import annotations
