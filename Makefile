@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 PORT ?= 8501
 SCALE ?= 1
+ENGINE ?= duckdb
 DATA ?= data
 
 .PHONY: pipeline test bench docs dashboard serve clean distclean
@@ -32,8 +33,8 @@ pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
 test: $(EXTRAS_STAMP)  ## the test suite (with the dashboard's, the API's, the PostgreSQL export's and the Spark engine's optional dependencies)
 	$(BIN)/python -m pytest -q
 
-bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...), and the export against psql \copy
-	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE)
+bench: $(EXTRAS_STAMP)  ## time every domain at SCALE (1 = 100 meters for a year, 100,000 trades, ...), and the export against psql \copy; ENGINE=spark: gold on DuckDB and Spark side by side at scale 1 and 10
+	$(BIN)/lakehouse --data-dir $(DATA) bench --scale $(SCALE) --engine $(ENGINE)
 
 dashboard: $(EXTRAS_STAMP)  ## serve the payments dashboard on 127.0.0.1:$(PORT) (after `make pipeline`)
 	$(BIN)/lakehouse --data-dir $(DATA) dashboard --port $(PORT)

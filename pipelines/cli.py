@@ -213,6 +213,13 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         help="only this domain (export: the PostgreSQL export against psql \\copy)",
     )
+    bench.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="spark: instead, time gold on DuckDB and on Spark side by side at scale 1 and 10 (--scale does not "
+        "apply) and check both write the same rows (skipped, in one line, without pyspark or Java)",
+    )
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -312,6 +319,13 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from pipelines.bench_engines import DOMAINS, bench_engines
+        from pipelines.selection import resolve_domains
+
+        bench_engines(_lake(args), args.workers, tuple(resolve_domains(tuple(args.domain))) if args.domain else DOMAINS)
+        return 0
+
     from pipelines.bench import bench_meters
     from pipelines.bench_export import bench_export
     from pipelines.bench_payments import bench_payments
