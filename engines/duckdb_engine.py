@@ -16,12 +16,11 @@ import contracts
 from contracts.schema import Table
 from core.duck import View, connect, empty_view_sql, view_sql
 from core.lake import Lake
-from core.store import ZSTD_LEVEL, TableStore
+from core.store import LOOKUP_ROW_GROUP, ZSTD_LEVEL, TableStore
 
 if TYPE_CHECKING:
     from gold.models import Model
 
-LOOKUP_ROW_GROUP = 16_384
 UNPARTITIONED_FILE = "part-0.parquet"
 
 
@@ -40,10 +39,6 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
-
-    def runs(self, model: Model) -> bool:
-        """DuckDB runs every model: it is what the others fall back on."""
-        return True
 
     def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
         """Write the model's rows into the empty `directory`: one file ordered by key for an unpartitioned table,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
@@ -26,22 +27,15 @@ import contracts
 from contracts.schema import JSON, Table
 from core.duck import QUARANTINE_SCHEMA
 from core.lake import Lake
-from core.store import ZSTD_LEVEL, TableStore
+from core.store import LOOKUP_ROW_GROUP, ZSTD_LEVEL, TableStore
 
 if TYPE_CHECKING:
     from gold.models import Model
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
-# Models that do not run on Spark yet: the forex indicators are a recursion over ordered lists, and the open CDR
-# runs an ASOF join whose portable form is slower on DuckDB (the README says what each needs)
-DUCKDB_ONLY = frozenset(
-    {"prepared_layers.forex_ohlc_m1", "prepared_layers.forex_ohlc_m30", "prepared_layers.forex_ohlc_h1",
-     "prepared_layers.cdr_open_runs"}
-)  # fmt: skip
-
 
 # The contract's DuckDB types as Spark writes them to Parquet for DuckDB to read back the same (decimals map as they
-# are). Spark has no JSON type: a JSON column is text to Spark (and its models are built by DuckDB).
+# are). Spark has no JSON type: a JSON column is text to Spark, marked JSON in the files once written (_arrange).
 SPARK_TYPES = {
     "BIGINT": "bigint", "INTEGER": "int", "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp_ntz",
     "BOOLEAN": "boolean", "VARCHAR": "string", "VARCHAR[]": "array<string>", "JSON": "string",
@@ -125,8 +119,8 @@ def run_model(spark: SparkSession, sql: str, rebuild_from: str | None = None) ->
 
 
 class SparkEngine:
-    """Builds the models Spark runs (not those in DUCKDB_ONLY) for gold/build.py; the session starts at the first
-    model it builds, so that a run with nothing to build does not wait for it."""
+    """Builds every gold model for gold/build.py; the session starts at the first model it builds, so that a run with
+    nothing to build does not wait for it."""
 
     name = "spark"
     errors = (PySparkException, Py4JError)
@@ -137,11 +131,6 @@ class SparkEngine:
         """`translate` gives a model's Spark SQL (gold/transpile.py's, passed in: engines sit below gold)."""
         self.lake, self.translate, self.master, self.remote = lake, translate, master, remote
         self.spark: SparkSession | None = None
-
-    def runs(self, model: Model) -> bool:
-        """Not the DUCKDB_ONLY models, nor a table with a JSON column: Spark writes it as text, which DuckDB reads as
-        VARCHAR and the contract's column check refuses."""
-        return model.name not in DUCKDB_ONLY and all(c.type is not JSON for c in model.table.columns)
 
     def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
         """As DuckDB's engine writes: one file ordered by key for an unpartitioned table, else a Hive folder per
@@ -154,18 +143,18 @@ class SparkEngine:
         )
         staging = directory.with_name(f"{directory.name}.spark")
         if table.partition is None:
-            _write(frame.repartition(1).sortWithinPartitions(*(table.sorted_by or table.key)), staging)
+            _write(frame.repartition(1).sortWithinPartitions(*(table.sorted_by or table.key)), staging, table)
         else:
             column = table.partition.column
             if rebuild is not None:
                 frame = frame.where(F.col(column).isin(sorted(rebuild)))
             # one task per partition value, so one file per folder; sorted by the column first, as the writer wants
             frame = frame.repartition(column).sortWithinPartitions(column, *table.sorted_by)
-            _write(frame, staging, column)
+            _write(frame, staging, table, column)
             if not any(staging.rglob("*.parquet")):  # no rows: keep the table readable, empty
                 shutil.rmtree(staging)
-                _write(frame.limit(0).coalesce(1), staging)
-        return _arrange(staging, directory)
+                _write(frame.limit(0).coalesce(1), staging, table)
+        return _arrange(staging, directory, table)
 
     def _start(self) -> SparkSession:
         spark = session(self.master, self.remote)
@@ -188,14 +177,17 @@ def spark_type(duckdb_type: str) -> str:
     return SPARK_TYPES.get(duckdb_type) or duckdb_type.lower()  # DECIMAL(p,s) is decimal(p,s)
 
 
-def _write(frame: DataFrame, path: Path, partition: str | None = None) -> None:
+def _write(frame: DataFrame, path: Path, table: Table, partition: str | None = None) -> None:
     writer = frame.write.option("compression", "zstd").option("parquet.compression.codec.zstd.level", ZSTD_LEVEL)
+    if table.sorted_by:  # small row groups for lookups, as DuckDB's engine writes them
+        writer = writer.option("parquet.block.row.count.limit", LOOKUP_ROW_GROUP)
     (writer.partitionBy(partition) if partition else writer).parquet(str(path))
 
 
-def _arrange(staging: Path, directory: Path) -> dict[str, int]:
+def _arrange(staging: Path, directory: Path, table: Table) -> dict[str, int]:
     """Move the Parquet files Spark wrote in `staging` into `directory` as `part-<n>.parquet`, and leave the rest
     (_SUCCESS, checksums); returns the rows per folder ('' for the directory itself)."""
+    json_columns = {c.name for c in table.columns if c.type is JSON}
     rows: dict[str, int] = {}
     files: dict[str, int] = {}
     for file in sorted(staging.rglob("*.parquet")):
@@ -203,9 +195,23 @@ def _arrange(staging: Path, directory: Path) -> dict[str, int]:
         (directory / folder).mkdir(parents=True, exist_ok=True)
         rows[folder] = rows.get(folder, 0) + pq.read_metadata(file).num_rows
         files[folder] = files.get(folder, 0) + 1
-        file.rename(directory / folder / f"part-{files[folder] - 1}.parquet")
+        target = directory / folder / f"part-{files[folder] - 1}.parquet"
+        if json_columns:
+            _mark_json(file, target, json_columns)
+        else:
+            file.rename(target)
     shutil.rmtree(staging)
     return rows
+
+
+def _mark_json(source: Path, target: Path, columns: set[str]) -> None:
+    """`source` rewritten to `target` with `columns` typed JSON (Parquet's logical type, what DuckDB writes and reads
+    as JSON), batch by batch."""
+    with pq.ParquetFile(source) as parquet:
+        schema = pa.schema([pa.field(f.name, pa.json_()) if f.name in columns else f for f in parquet.schema_arrow])
+        with pq.ParquetWriter(target, schema, compression="zstd", compression_level=ZSTD_LEVEL) as writer:
+            for batch in parquet.iter_batches():
+                writer.write_batch(batch.cast(schema))
 
 
 def _literal(text: str) -> str:

@@ -39,9 +39,6 @@ class Engine(Protocol):
     name: str
     errors: tuple[type[Exception], ...]  # what it raises when a model cannot be built
 
-    def runs(self, model: Model) -> bool:
-        """Whether it can run `model`; DuckDB builds the others."""
-
     def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
         """Write the model's rows into the empty `directory` (one file, or Hive folders of the partitions in
         `rebuild` when given; an empty result is one empty file); returns the rows per folder ('' for one file)."""
@@ -74,9 +71,10 @@ class GoldBuilder:
         memory_limit: str | None = None,
         engine: Engine | None = None,
     ):
-        """`engine`: what builds the models it runs (default: DuckDB, which builds the others and checks all)."""
+        """`engine`: what builds the models (default: DuckDB, which checks what either writes)."""
         self.lake, self.run_id = lake, run_id
         self.duckdb = DuckDBEngine(lake, macros_sql(), threads, memory_limit)
+        self.engine: Engine = engine or self.duckdb
         self.engines: list[Engine] = [self.duckdb, *([engine] if engine else [])]
 
     def close(self) -> None:
@@ -90,7 +88,7 @@ class GoldBuilder:
         plan = self._plan(model, previous, force)
         if plan is None:
             return GoldResult(model.name, "up_to_date", previous["version"], previous.get("rows"))
-        engine = next(e for e in reversed(self.engines) if e.runs(model))
+        engine = self.engine
         version_dir = store.new_version(self.run_id)
         try:
             partitions = self._materialise(engine, model, version_dir, previous, plan.rebuild)

@@ -24,13 +24,10 @@ def check_engine(engine: str, spark_remote: str | None) -> None:
         raise LakehouseError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if engine != "spark":
         return
-    needed = {"pyspark": "pyspark", "sqlglot": "sqlglot"} | ({"grpc": "pyspark[connect]"} if spark_remote else {})
+    needed = {"pyspark": "pyspark", "sqlglot": "sqlglot"} | ({"grpc": "grpcio"} if spark_remote else {})
     missing = [package for module, package in needed.items() if importlib.util.find_spec(module) is None]
     if missing:
-        raise LakehouseError(
-            f"--engine spark needs {', '.join(missing)}: pip install -e '.[spark]'"
-            + (" 'pyspark[connect]'" if spark_remote else "")
-        )
+        raise LakehouseError(f"--engine spark needs {', '.join(missing)}: pip install -e '.[spark]'")
     if not spark_remote and _java() is None:
         raise LakehouseError(
             "--engine spark needs Java 17 or later for a local session (Debian: apt-get install default-jre-headless), "
@@ -39,7 +36,7 @@ def check_engine(engine: str, spark_remote: str | None) -> None:
 
 
 def gold_engine(lake: Lake, engine: str, spark_master: str, spark_remote: str | None) -> Engine | None:
-    """The engine besides DuckDB that builds the models it can run, if any (None: DuckDB builds them all)."""
+    """The engine that builds the gold models, if not DuckDB (None: DuckDB builds them)."""
     if engine != "spark":
         return None
     from engines.spark_engine import SparkEngine

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from core.lake import Lake
 from pipelines.dashboard.data import DashboardData, Filters
+from pipelines.pg_server import free_port
 from tests.conftest import gold
 
 APP = Path(__file__).resolve().parents[1] / "pipelines" / "dashboard" / "app.py"
@@ -224,12 +224,6 @@ def channel_kpis(payments_lake: Lake) -> pl.DataFrame:
     seconds = pl.col("processing_time").mean().alias("avg_processing_time")
     channels = facts.join(gold(payments_lake, "dim_channel", "payments"), on="channel_key")
     return channels.group_by("channel_name").agg(failure_rate, seconds)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 BROWSER = shutil.which("chromium") and shutil.which("chromedriver")

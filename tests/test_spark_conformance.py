@@ -1,7 +1,5 @@
-"""Conformance of the Spark engine (issue 14, in progress): every gold model that runs on Spark, transpiled from its
-one DuckDB source (gold/transpile.py), gives the rows DuckDB built, over one small lake per domain; decimals exact,
-floats within 1e-9 relative. Models still DuckDB-only are listed in engines.spark_engine.DUCKDB_ONLY, and the test
-checks that list stays honest: each of them still fails on Spark.
+"""Conformance of the Spark engine: every gold model, transpiled from its one DuckDB source (gold/transpile.py), gives
+the rows DuckDB built, over one small lake per domain; decimals exact, floats within 1e-9 relative.
 
 Needs Java and the `spark` extra; skipped without them, except where LAKEHOUSE_SPARK_TESTS=required (CI)."""
 
@@ -32,7 +30,7 @@ if missing:
         pytest.fail(f"needs {' and '.join(missing)}, and LAKEHOUSE_SPARK_TESTS=required", pytrace=False)
     pytest.skip(f"needs {' and '.join(missing)}", allow_module_level=True)
 
-from engines.spark_engine import DUCKDB_ONLY, register, run_model, session  # noqa: E402
+from engines.spark_engine import register, run_model, session  # noqa: E402
 from gold.transpile import spark_sql  # noqa: E402
 
 IGNORED = {"created_at"}  # when the run wrote the row: differs by construction
@@ -78,10 +76,7 @@ def _duckdb_rows(lake: Lake, model: Model, columns: list[str]) -> list[tuple]:
         con.close()
 
 
-PORTABLE = [pytest.param(m, id=name) for name, m in models().items() if name not in DUCKDB_ONLY]
-
-
-@pytest.mark.parametrize("model", PORTABLE)
+@pytest.mark.parametrize("model", [pytest.param(m, id=name) for name, m in models().items()])
 def test_the_model_gives_duckdbs_rows_on_spark(spark, model: Model) -> None:
     session, lakes = spark
     frame = run_model(session, spark_sql(model))
@@ -93,9 +88,3 @@ def test_the_model_gives_duckdbs_rows_on_spark(spark, model: Model) -> None:
     for got, want in zip(found, expected):
         assert all(close_values(x, y) for x, y in zip(got, want)), (got, want)
 
-
-def test_the_duckdb_only_models_are_those_spark_cannot_run_yet(spark) -> None:
-    session, _ = spark
-    for name in DUCKDB_ONLY:
-        with pytest.raises(Exception):  # noqa: B017 (transpiling or Spark refuses: either says it is not portable)
-            run_model(session, spark_sql(models()[name])).collect()

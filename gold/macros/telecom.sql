@@ -31,11 +31,11 @@ create or replace macro ta_atr(previous, bar, n, ranges, first) as
         else (previous * (n - 1) + ranges[bar - first + 1]) / n
     end;
 
--- Bid-price bars of `minutes` with EMA-8/21 and ATR-8/21 over each pair's sequence of bars. Bars never straddle
--- midnight, so a day's bars come from that day's quotes; the recursion starts from the last bars of the days
--- kept (`self`, the model's own previous version), so a refresh computes only the new bars.
-create or replace macro forex_ohlc(minutes, self) as table
-with recursive
+-- Bid-price bars of `minutes`, each pair's bars numbered in sequence: the rebuilt days' bars (`new`) after enough bars
+-- kept (the model's own previous version `self`, with their indicators) to seed or continue every indicator, each
+-- with its true range. Bars never straddle midnight, so a day's bars come from that day's quotes.
+create or replace macro forex_bars(minutes, self) as table
+with
     new_bars as (
         select
             minute_bucket(minutes, "timestamp") as datetime,
@@ -49,33 +49,35 @@ with recursive
         where rebuilt(day)
         group by all
     ),
-    carried as (  -- enough bars before the rebuilt days to seed or continue every indicator
+    carried as (  -- 22 bars: enough to seed the longest indicator (ATR-21, at bar 22)
         select datetime, pair_name, bar_number, open_price, high_price, low_price, close_price, tick_count,
-            ema_8, ema_21, atr_8, atr_21
+            ema_8, ema_21, atr_8, atr_21, false as new
         from query_table(self)
         where kept(day)
         qualify row_number() over (partition by pair_name order by bar_number desc) <= 22
     ),
-    bars as (
-        select n.*,
+    numbered as (
+        select n.datetime, n.pair_name,
             coalesce((select max(c.bar_number) from carried c where c.pair_name = n.pair_name), 0)
-                + row_number() over (partition by n.pair_name order by n.datetime) as bar_number
+                + row_number() over (partition by n.pair_name order by n.datetime) as bar_number,
+            n.open_price, n.high_price, n.low_price, n.close_price, n.tick_count,
+            cast(null as double) as ema_8, cast(null as double) as ema_21,
+            cast(null as double) as atr_8, cast(null as double) as atr_21, true as new
         from new_bars n
-    ),
-    sequence as (
-        select *,
-            greatest(
-                high_price - low_price,
-                abs(high_price - lag(close_price) over w),
-                abs(low_price - lag(close_price) over w)
-            ) as true_range
-        from (
-            select datetime, pair_name, bar_number, close_price, high_price, low_price from carried
-            union all
-            select datetime, pair_name, bar_number, close_price, high_price, low_price from bars
-        )
-        window w as (partition by pair_name order by bar_number)
-    ),
+    )
+select *,
+    greatest(
+        high_price - low_price, abs(high_price - lag(close_price) over w), abs(low_price - lag(close_price) over w)
+    ) as true_range
+from (select * from carried union all select * from numbered)
+window w as (partition by pair_name order by bar_number);
+
+-- The bars of `minutes` with EMA-8/21 and ATR-8/21 over each pair's sequence of bars (forex_bars). The recursion
+-- starts from the last bar kept, so a refresh computes only the new bars, with the same float operations as a full
+-- build. (Spark runs gold/macros/spark/telecom.sql's version: a recursion, one bar a step, is a Spark job a bar.)
+create or replace macro forex_ohlc(minutes, self) as table
+with recursive
+    sequence as (select * from forex_bars(minutes, self)),
     lists as (
         select pair_name, min(bar_number) as first, max(bar_number) as last,
             list(close_price order by bar_number) as closes, list(true_range order by bar_number) as ranges
@@ -85,8 +87,10 @@ with recursive
     indicators(pair_name, bar_number, ema_8, ema_21, atr_8, atr_21) as (
         select l.pair_name, coalesce(c.bar_number, 0), c.ema_8, c.ema_21, c.atr_8, c.atr_21
         from lists l
-        left join (select * from carried qualify row_number() over (partition by pair_name order by bar_number desc) = 1) c
-            using (pair_name)
+        left join (
+            select * from sequence where not new
+            qualify row_number() over (partition by pair_name order by bar_number desc) = 1
+        ) c using (pair_name)
         union all
         select i.pair_name, i.bar_number + 1,
             ta_ema(i.ema_8, i.bar_number + 1, 8, l.closes, l.first),
@@ -102,8 +106,9 @@ select
     i.ema_8, i.ema_21, i.atr_8, i.atr_21,
     cast(now() as timestamp) as created_at,
     strftime(b.datetime, '%Y-%m-%d') as day
-from bars b
-join indicators i using (pair_name, bar_number);
+from sequence b
+join indicators i using (pair_name, bar_number)
+where b.new;
 
 -- One subscriber's usage per bucket of `minutes`: calls by type, seconds, bytes by data type, and cost at the
 -- tariff in force on the bucket's day, from the bucket's exact integer totals. The tariffs are configuration,

@@ -21,13 +21,17 @@ with
         from per_day
         qualify row_number() over (partition by msisdn, day order by run desc) = 1
     ),
-    days as (select distinct day from events where rebuilt(day) union select open_day()),
-    accounts as (select distinct phone_number as msisdn from silver_telecom.crm_accounts)
-select
-    a.msisdn, c.tower_id, c.run_start, c.run_end,
-    cast(coalesce(c.interaction_count, 0) as bigint) as interaction_count,
-    d.day
-from accounts a
-cross join days d
-asof left join cumulative c on a.msisdn = c.msisdn and d.day >= c.day
-where c.msisdn is not null or d.day = open_day()  -- a day lists the subscribers seen by then
+    accounts as (select distinct phone_number as msisdn from silver_telecom.crm_accounts),
+    held as (  -- each subscriber's last run of a day holds until the next day it has one
+        select *, lead(day) over (partition by msisdn order by day) as next_day
+        from cumulative
+        where msisdn in (select msisdn from accounts)
+    ),
+    days as (select distinct day from events where rebuilt(day) union select open_day())
+select h.msisdn, h.tower_id, h.run_start, h.run_end, cast(h.interaction_count as bigint) as interaction_count, d.day
+from held h
+join days d on d.day >= h.day and (h.next_day is null or d.day < h.next_day)
+union all  -- a day lists the subscribers seen by then; the last lists every account
+select msisdn, null, null, null, cast(0 as bigint), open_day()
+from accounts
+where not exists (select * from cumulative c where c.msisdn = accounts.msisdn)
