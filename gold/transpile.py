@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
 
 from core.errors import LakehouseError
 from gold.models import Model, macros_sql
-
-SPARK_MACROS = Path(__file__).parent / "macros" / "spark"
 
 
 @dataclass(frozen=True)
@@ -42,15 +39,9 @@ def parse(sql: str) -> exp.Expression:
 
 @cache
 def macros(domain: str) -> dict[str, Macro]:
-    """The macros a model of `domain` can call (common.sql's and the domain's), by lower-case name, each as Spark
-    runs it: `gold/macros/spark/<domain>.sql` replaces the few that do not transpile."""
-    override = SPARK_MACROS / f"{domain}.sql"
-    return _parsed(macros_sql(domain)) | (_parsed(override.read_text()) if override.exists() else {})
-
-
-def _parsed(sql: str) -> dict[str, Macro]:
+    """The macros a model of `domain` can call (common.sql's and the domain's), by lower-case name."""
     found = {}
-    for statement in sqlglot.parse(sql, read="duckdb"):
+    for statement in sqlglot.parse(macros_sql(domain), read="duckdb"):
         if isinstance(statement, exp.Create) and statement.kind == "MACRO":
             signature = statement.this
             returns = statement.find(exp.ReturnsProperty)

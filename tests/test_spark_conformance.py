@@ -87,4 +87,3 @@ def test_the_model_gives_duckdbs_rows_on_spark(spark, model: Model) -> None:
     assert len(found) == len(expected)
     for got, want in zip(found, expected):
         assert all(close_values(x, y) for x, y in zip(got, want)), (got, want)
-
