@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 import contracts
 from contracts.schema import Table
@@ -56,8 +55,12 @@ def split_view_sql(lake: Lake) -> list[str]:
         if split is None or TableStore(lake, table).state() is None:
             continue
         source = contracts.get(table.layer, table.domain, split.source)
-        rows = pl.read_parquet(lake.table_path(table) / "*.parquet", columns=[split.name_column, split.on])
-        for name, value in rows.sort(split.name_column).iter_rows():
+        with duckdb.connect() as con:  # the agencies' few rows
+            rows = con.execute(
+                f"select {split.name_column}, {split.on} from read_parquet(?) order by 1",
+                [str(lake.table_path(table) / "*.parquet")],
+            ).fetchall()
+        for name, value in rows:
             folder = lake.table_path(source) / f"{split.on}={value}"
             if folder.is_dir():
                 select = f"{', '.join(split.columns)} from read_parquet({_literal(str(folder / '*.parquet'))})"

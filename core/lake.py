@@ -52,6 +52,11 @@ class Lake:
         return self.root / "_tmp"
 
     @property
+    def unchanged(self) -> Path:
+        """Per domain, what its last complete run rested on (pipelines/unchanged.py)."""
+        return self.root / "_unchanged"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / "_lock"
 

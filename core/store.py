@@ -17,14 +17,15 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from contracts.schema import JSON, Table
 from core import faults
 from core.errors import LakehouseError
 from core.lake import Lake
+
+if TYPE_CHECKING:  # imported by read_table alone: what reads only state (a run with nothing new, `lakehouse sql`)
+    import polars as pl  # does not pay for polars
 
 _STATES: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # state file -> (its identity, parsed)
 # How versions are laid out on disk; a table published under another layout is rebuilt whole by its next run.
@@ -193,6 +194,8 @@ def _point(link: Path, target: Path) -> None:
 def read_table(path: Path, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
     """A table's rows (all the files' columns, or `columns`) from the Parquet files under `path` (its stable path,
     or a version's data folder), with its partition column read back from the folder names."""
+    import polars as pl
+
     partition = table.partition.column if table.partition else None
     partitioned = partition is not None and any(p.is_dir() for p in path.iterdir())
     rows = pl.scan_parquet(

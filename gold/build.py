@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +30,7 @@ from core.plan import Plan, plan
 from core.store import DATA, TableStore, link_files
 from engines.duckdb_engine import DuckDBEngine
 from gold.models import Model, macros_sql
+from gold.result import GoldResult
 
 
 class Engine(Protocol):
@@ -49,19 +49,6 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
-class GoldResult:
-    model: str
-    status: str  # "built", "up_to_date" or "failed"
-    version: str | None
-    rows: int | None = None
-    seconds: float = 0.0
-    message: str | None = None
-    partitions_rebuilt: int | None = None  # partitions this build wrote (the others were linked)
-    rows_written: int | None = None  # rows in them
-    engine: str | None = None  # which engine built it
-
-
 class GoldBuilder:
     def __init__(
         self,
@@ -71,14 +58,28 @@ class GoldBuilder:
         memory_limit: str | None = None,
         engine: Engine | None = None,
     ):
-        """`engine`: what builds the models (default: DuckDB, which checks what either writes)."""
+        """`engine`: what builds the models (default: DuckDB, which checks what either writes). Engines start at the
+        first model to build: a run with nothing to build opens no connection."""
         self.lake, self.run_id = lake, run_id
-        self.duckdb = DuckDBEngine(lake, macros_sql(), threads, memory_limit)
-        self.engine: Engine = engine or self.duckdb
-        self.engines: list[Engine] = [self.duckdb, *([engine] if engine else [])]
+        self.threads, self.memory_limit, self.other = threads, memory_limit, engine
+        self._duckdb: DuckDBEngine | None = None
+
+    @property
+    def duckdb(self) -> DuckDBEngine:
+        if self._duckdb is None:
+            self._duckdb = DuckDBEngine(self.lake, macros_sql(), self.threads, self.memory_limit)
+        return self._duckdb
+
+    @property
+    def engine(self) -> Engine:
+        return self.other or self.duckdb
+
+    def _engines(self) -> list[Engine]:
+        """The engines in use (the other one starts its own session when first asked to write)."""
+        return [e for e in (self._duckdb, self.other) if e is not None]
 
     def close(self) -> None:
-        for engine in self.engines:
+        for engine in self._engines():
             engine.close()
 
     def build(self, model: Model, force: bool = False) -> GoldResult:
@@ -120,7 +121,7 @@ class GoldBuilder:
                 "engine": engine.name,
             },
         )
-        for each in self.engines:
+        for each in self._engines():
             each.published(model.table)
         fresh = [p for p in partitions.values() if p["version"] == self.run_id]
         return GoldResult(

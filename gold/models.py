@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 import contracts
 from contracts.schema import Table
-from core.duck import scalar
 from core.errors import LakehouseError
+
+if TYPE_CHECKING:
+    import duckdb
 
 GOLD_DIR = Path(__file__).parent
 MACROS_DIR = GOLD_DIR / "macros"
@@ -79,6 +80,8 @@ def dependencies() -> dict[str, tuple[str, ...]]:
 
 @cache
 def _parser() -> duckdb.DuckDBPyConnection:
+    import duckdb  # here: a run with nothing to do reads the models' files, and parses none
+
     return duckdb.connect()
 
 
@@ -88,6 +91,8 @@ def _declared(sql: str) -> set[str]:
 
 
 def _tables_read(sql: str, path: Path) -> set[str]:
+    from core.duck import scalar
+
     parsed = json.loads(scalar(_parser(), "select json_serialize_sql(?)", [sql]))
     if parsed.get("error"):
         raise LakehouseError(f"{path}: {parsed.get('error_message', 'cannot parse the SQL')}")

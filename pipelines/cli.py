@@ -25,6 +25,9 @@ from pipelines.cli_trades import add_trades_commands
 from pipelines.cli_types import date, interval, memory_limit, port, positive_float, positive_int
 from pipelines.history import KEEP_DAYS, KEEP_RUNS, prune, recent_runs
 
+# Not argparse's default: it would pass it through memory_limit, which asks DuckDB (0.1 s) on every run
+DEFAULT_MEMORY_LIMIT = "2GB"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -106,7 +109,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--memory-limit",
         type=memory_limit,
-        default="2GB",
         help="DuckDB memory limit before spilling: 2GB, 512MiB, 75%% (of the machine's memory) (default 2GB)",
     )
     run.add_argument(
@@ -148,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--domain", action="append", default=[], help="only this domain (repeatable)")
     refresh.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
     refresh.add_argument(
-        "--memory-limit", type=memory_limit, default="2GB", help="DuckDB memory limit: 2GB, 512MiB, 75%% (default 2GB)"
+        "--memory-limit", type=memory_limit, help="DuckDB memory limit: 2GB, 512MiB, 75%% (default 2GB)"
     )
     refresh.set_defaults(handler=_refresh)
 
@@ -237,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
         args.full_refresh,
         tuple(args.layer or ("silver", "gold")),
         args.threads,
-        args.memory_limit,
+        args.memory_limit or DEFAULT_MEMORY_LIMIT,
         date=args.date.isoformat() if args.date else None,
         engine=args.engine,
         spark_master=args.spark_master,
@@ -257,7 +259,9 @@ def _refresh(args: argparse.Namespace) -> int:
     from pipelines.refresh import serve
     from pipelines.run import RunOptions
 
-    options = RunOptions(tuple(args.domain), threads=args.threads, memory_limit=args.memory_limit)
+    options = RunOptions(
+        tuple(args.domain), threads=args.threads, memory_limit=args.memory_limit or DEFAULT_MEMORY_LIMIT
+    )
     return serve(_lake(args), options, args.every, args.once, " ".join(["lakehouse", *sys.argv[1:]]))
 
 

@@ -16,12 +16,13 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import TextIO
-
-import duckdb
-from duckdb.sqltypes import DuckDBPyType
+from typing import TYPE_CHECKING, TextIO
 
 from core.errors import LakehouseError
+
+if TYPE_CHECKING:  # the CLI imports this module for every command: DuckDB itself is imported by those that query
+    import duckdb
+    from duckdb.sqltypes import DuckDBPyType
 
 PRINTED = ("table", "csv", "json")
 EXPORTED = ("csv", "json", "parquet")

@@ -10,11 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import duckdb
-
 from core.errors import LakehouseError
 from core.lake import Lake
-from pipelines.catalog import open_catalog
 from pipelines.cli_output import EXPORTED, PRINTED, print_relation, write_relation
 from pipelines.cli_types import positive_int
 
@@ -55,6 +52,10 @@ def add_sql_command(commands: argparse._SubParsersAction, common: argparse.Argum
 
 
 def _sql(args: argparse.Namespace) -> int:
+    import duckdb  # here, not at the top: `lakehouse --help` and the other commands do not pay for DuckDB
+
+    from pipelines.catalog import open_catalog
+
     fmt = _format(args)
     lake = Lake.locate(getattr(args, "data_dir", None))
     if not lake.catalog.exists():

@@ -6,8 +6,6 @@ import argparse
 import datetime as dt
 import re
 
-import duckdb
-
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -68,6 +66,8 @@ def memory_limit(text: str) -> str:
     """A DuckDB memory limit (2GB, 512MiB, 75% of the machine's memory...), judged by DuckDB itself on a scratch
     connection, so that a bad one stops the command before any work instead of when gold starts. Reading the
     limit back needs a little memory, which refuses limits too small for DuckDB to run anything (2KB)."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.execute("set memory_limit = ?", [text])

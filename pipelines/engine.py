@@ -10,10 +10,13 @@ import importlib.util
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import LakehouseError
 from core.lake import Lake
-from gold.build import Engine
+
+if TYPE_CHECKING:
+    from gold.build import Engine
 
 ENGINES = ("duckdb", "spark")
 

@@ -17,9 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 import contracts
 from bronze.files import BronzeChangedError
@@ -30,17 +28,23 @@ from core.lake import Lake
 from core.lock import lake_lock
 from core.progress import progress
 from core.store import TableStore, read_table, wait_for_garbage, write_json_atomically
-from gold.build import GoldBuilder
 from gold.models import dependencies, models
-from pipelines import catalog, history
+from gold.result import GoldResult
+from pipelines import history, unchanged
 from pipelines.engine import check_engine, gold_engine
 from pipelines.graph import downstream, topological
 from pipelines.manifest import Manifest, conclude, domain_failed, now
 from pipelines.repair import repair_command
 from pipelines.selection import resolve_domains, select_models
-from silver import computed_by, derivation_for
-from silver.job import SilverJob
 from silver.result import SilverResult
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from gold.build import GoldBuilder
+
+# Imported where they are used: polars, DuckDB, the silver jobs and the gold builder (about 0.5 s together), which a
+# run with nothing to do never needs (pipelines/unchanged.py).
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,17 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
         started = time.monotonic()
         try:
             _timed(manifest, "recover", lambda: recover(lake))
-            if "silver" in options.layers:
-                _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest))
-                if options.date:
-                    _check_reprocessed(lake, domains, options.date, manifest)
-            if "gold" in options.layers:
-                healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
-                _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest))
-            _timed(manifest, "catalog", lambda: catalog.refresh(lake))
+            complete = not (options.select or options.full_refresh or options.date) and len(options.layers) == 2
+            listings = {d: unchanged.bronze_listing(lake, d) for d in domains} if complete else {}
+            if complete and all(unchanged.matches(lake, d, listings[d]) for d in domains):
+                _all_current(lake, domains, manifest)
+            else:
+                _work(lake, run_id, domains, options, selected, manifest)
+                for domain in domains:  # so far manifest.domains names the failed ones
+                    if domain in listings and domain not in manifest.domains:
+                        unchanged.record(lake, domain, listings[domain])
+                    else:
+                        unchanged.forget(lake, domain)
             conclude(manifest, domains)
         except LakehouseError as error:
             manifest.status, manifest.error = "failed", str(error)
@@ -96,6 +103,38 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
         return manifest
 
 
+def _work(
+    lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
+) -> None:
+    """Silver, gold and the catalog, each checked table by table."""
+    from pipelines import catalog
+
+    if "silver" in options.layers:
+        _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest))
+        if options.date:
+            _check_reprocessed(lake, domains, options.date, manifest)
+    if "gold" in options.layers:
+        healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
+        _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest))
+    _timed(manifest, "catalog", lambda: catalog.refresh(lake))
+
+
+def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
+    """What checking every table would find when nothing it rests on changed (pipelines/unchanged.py): each current,
+    as its state says."""
+    for table in contracts.tables():
+        if table.domain not in domains or table.layer not in ("silver", "gold"):
+            continue
+        state = TableStore(lake, table).state()
+        if table.layer == "silver":
+            result = SilverResult(table, "up_to_date", state["version"], totals=state["rows"])
+            manifest.silver[table.qualified_name] = _silver_entry(result)
+        else:
+            result = GoldResult(table.qualified_name, "up_to_date", state["version"], state.get("rows"))
+            manifest.gold[table.qualified_name] = asdict(result)
+    logs.event("run_unchanged", "nothing changed since the last complete run: every table is current")
+
+
 def recover(lake: Lake) -> None:
     """Finish what a crashed run left: point stable paths at committed versions, delete uncommitted ones and the
     temporary files of atomic writes it did not finish (a manifest's never has the same name twice)."""
@@ -108,7 +147,7 @@ def recover(lake: Lake) -> None:
     shutil.rmtree(lake.tmp, ignore_errors=True)
     # Under the lake lock no write of these is under way: a hidden one is a killed run's (bronze's are the
     # producers' own, and are left alone).
-    for folder in (lake.runs, lake.root / "_state", lake.root / "silver", lake.root / "gold"):
+    for folder in (lake.runs, lake.root / "_state", lake.unchanged, lake.root / "silver", lake.root / "gold"):
         for leftover in folder.rglob(".*") if folder.is_dir() else ():
             if leftover.name.endswith((".tmp", ".link")):
                 leftover.unlink(missing_ok=True)
@@ -153,6 +192,9 @@ def _run_domain_silver(lake: Lake, run_id: str, domain: str, options: RunOptions
 
 def _silver_job(lake: Lake, run_id: str, table: Table, tables: dict[str, Table], options: RunOptions) -> Any:
     """The job that brings one silver table up to date: read from bronze, or computed from other silver tables."""
+    from silver.job import SilverJob
+    from silver.jobs import computed_by, derivation_for
+
     if table.computed:
         return computed_by(table)(lake, table, run_id, options.full_refresh)
     parents = {fk.table: _current_rows(lake, tables[fk.table]) for fk in table.foreign_keys}
@@ -173,6 +215,8 @@ def _warm_up_computed(lake: Lake, computed: list[Table]) -> None:
     """Start loading what a computed table needs (settlement's compiled loop) in a thread, while silver reads new
     files, when some bronze file is newer than the table. Only a guess, so that a run with nothing new pays nothing:
     the job loads it itself when it must."""
+    from silver.jobs import computed_by
+
     for table in computed:
         warm_up = getattr(computed_by(table), "warm_up", None)
         if warm_up is None:
@@ -192,11 +236,12 @@ def _check_reprocessed(lake: Lake, domains: list[str], date: str, manifest: Mani
         )
 
 
-def _current_rows(lake: Lake, table: Table) -> tuple[str, pl.DataFrame]:
+def _current_rows(lake: Lake, table: Table) -> tuple[str, Callable[[], pl.DataFrame]]:
+    """A parent's version, and how to read its rows (only a job with new rows reads them)."""
     state = TableStore(lake, table).state()
     if state is None:
         raise LakehouseError(f"{table.qualified_name} has not been built")
-    return state["version"], read_table(lake.table_path(table), table)
+    return state["version"], lambda: read_table(lake.table_path(table), table)
 
 
 def _silver_entry(result: SilverResult) -> dict[str, Any]:
@@ -259,6 +304,8 @@ def _run_gold(
     candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
     forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
+    from gold.build import GoldBuilder
+
     engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
     builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine)
     try:
@@ -281,7 +328,7 @@ def _build_models(
     engine: str,
 ) -> list[str]:
     """Build models in order; a failed model skips its descendants but not the others. Returns the failed. Each
-    model's entry names the engine that built it: one the run's engine cannot run yet is built by DuckDB."""
+    model's entry names the engine that built it."""
     failed: list[str] = []
     blocked: set[str] = set()
     for name in progress(chosen, desc="gold", unit="model"):
@@ -299,9 +346,7 @@ def _build_models(
         manifest.gold[name] = asdict(result)
         if result.status == "built":
             message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
-            if result.engine != engine:
-                message += f" on {result.engine}: {engine} does not build it yet"
-            elif engine != "duckdb":
+            if engine != "duckdb":
                 message += f" on {engine}"
             logs.event(
                 "gold_built", message, model=name, rows=result.rows, seconds=result.seconds, engine=result.engine

@@ -47,6 +47,10 @@ from silver.rules import RULES, validate
 
 WHOLE = ""  # the single partition of an unpartitioned table
 STAGED_ROW_GROUP = 65_536
+# New bronze up to this size per table and run is staged in memory; more is staged on disk, so that memory stays
+# bounded however much arrives at once. (Measured: staging the default lake's 2.4 M forex ticks on disk, written as
+# LZ4 and read back, cost about 0.9 s of CPU.)
+STAGE_IN_MEMORY_BYTES = 256 * 1024 * 1024
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 PARTITION = "_p"  # the partition of a row while it is staged and merged
 Progress = Callable[..., Iterable]
@@ -58,7 +62,7 @@ class SilverJob:
         lake: Lake,
         table: Table,
         run_id: str,
-        parents: Mapping[str, tuple[str, pl.DataFrame]],
+        parents: Mapping[str, tuple[str, Callable[[], pl.DataFrame]]],
         derivation: Derivation | None = None,
         full_refresh: bool = False,
         progress: Progress | None = None,
@@ -70,7 +74,8 @@ class SilverJob:
         # folders such as date=2024-03-01 say which files hold it)
         self.reprocess = reprocess
         self.redo: set[str] = set()  # the files of that partition, found when the run starts
-        self.parents = {name: frame for name, (_, frame) in parents.items()}
+        self.read_parents = {name: read for name, (_, read) in parents.items()}  # read once there is work
+        self.parents: dict[str, pl.DataFrame] = {}
         self.parent_versions = {name: version for name, (version, _) in parents.items()}
         self.derivation = derivation
         self.row_wise = getattr(derivation, "row_wise", False)
@@ -89,7 +94,8 @@ class SilverJob:
         self.set_aside_count = itertools.count()
         self.stage_count = itertools.count()
         self.lock = threading.Lock()  # guards the two indexes below, filled by threads
-        self.staged: dict[str, list[tuple[Path, int]]] = defaultdict(list)  # partition -> (staged file, rows)
+        self.staged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # partition -> (staged name, rows)
+        self.in_memory: dict[str, pl.DataFrame] | None = None  # staged rows by name, when staged in memory
         self.set_aside: dict[str, list[Path]] = defaultdict(list)  # quarantine file -> files with its rows
 
     def run(self) -> SilverResult:
@@ -109,8 +115,11 @@ class SilverJob:
         if self.previous is not None and not new_files and not parents_changed and not withdrawn:
             return SilverResult(self.table, "up_to_date", self.previous["version"], totals=self.previous["rows"])
 
+        self.parents = {name: read() for name, read in self.read_parents.items()}
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
+        if sum(f.bytes for f in new_files) <= STAGE_IN_MEMORY_BYTES:
+            self.in_memory = {}
         batches = batches_of(new_files)
         inputs = [
             f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
@@ -220,14 +229,24 @@ class SilverJob:
             valid = self.derivation(valid, self.parents)
         rows = valid.with_columns(self._partition_of())
         counts = rows.group_by(PARTITION).len().rows()
-        # sorted, in small row groups: merging reads one partition and range of keys at a time
-        order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
-        self.staging.mkdir(parents=True, exist_ok=True)
-        path = self.staging / f"{name}.parquet"
-        rows.sort(order).write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
+        if self.in_memory is None:
+            # sorted, in small row groups: merging reads one partition and range of keys at a time
+            order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
+            self.staging.mkdir(parents=True, exist_ok=True)
+            rows.sort(order).write_parquet(self._staged_path(name), compression="lz4", row_group_size=STAGED_ROW_GROUP)
         with self.lock:
+            if self.in_memory is not None:
+                self.in_memory[name] = rows
             for partition, count in counts:
-                self.staged[partition].append((path, count))
+                self.staged[partition].append((name, count))
+
+    def _staged_path(self, name: str) -> Path:
+        return self.staging / f"{name}.parquet"
+
+    def _staged_rows(self, names: list[str]) -> pl.LazyFrame:
+        if self.in_memory is not None:
+            return pl.concat([self.in_memory[n] for n in names], how="vertical_relaxed").lazy()
+        return pl.scan_parquet([self._staged_path(n) for n in names])
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
@@ -300,10 +319,10 @@ class SilverJob:
         staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
         stays bounded however large the partition grows.
         """
-        staged = {path for p in unit for path, _ in self.staged[p]}
-        sources = [pl.scan_parquet(sorted(staged))]
-        if any(path in staged for p in self.staged.keys() - set(unit) for path, _ in self.staged[p]):
-            sources = [sources[0].filter(pl.col(PARTITION).is_in(unit))]  # files shared with other groups
+        staged = {name for p in unit for name, _ in self.staged[p]}
+        sources = [self._staged_rows(sorted(staged))]
+        if any(name in staged for p in self.staged.keys() - set(unit) for name, _ in self.staged[p]):
+            sources = [sources[0].filter(pl.col(PARTITION).is_in(unit))]  # rows shared with other groups
         for partition in (p for p in unit if p in existing):
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))

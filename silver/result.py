@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from contracts.schema import Table
 
-# Columns a table computes over one whole partition (or row by row, see `row_wise`), given its parents' rows.
-Derivation = Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], pl.DataFrame]
+if TYPE_CHECKING:
+    import polars as pl
+
+# Columns a table computes over one whole partition (or row by row, see `row_wise`), given its parents' rows. (The
+# types are named, not imported: a run with nothing to do loads this module and not polars.)
+Derivation = Callable[["pl.DataFrame", Mapping[str, "pl.DataFrame"]], "pl.DataFrame"]
 
 
 def row_wise(derivation: Derivation) -> Derivation:
