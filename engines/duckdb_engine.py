@@ -16,7 +16,7 @@ import contracts
 from contracts.schema import Table
 from core.duck import View, connect, empty_view_sql, view_sql
 from core.lake import Lake
-from core.store import LOOKUP_ROW_GROUP, ZSTD_LEVEL, TableStore
+from core.store import LOOKUP_ROW_GROUP, ZSTD_LEVEL
 
 if TYPE_CHECKING:
     from gold.models import Model
@@ -31,8 +31,13 @@ class DuckDBEngine:
     def __init__(self, lake: Lake, macros: str, threads: int | None = None, memory_limit: str | None = None):
         self.lake = lake
         self.con = connect(lake, threads, memory_limit, split_views=False)
-        for table in contracts.tables():  # macros bind the tables they read: unbuilt ones read as empty
-            if TableStore(lake, table).state() is None:
+        # macros bind the tables they read: those without a view (not built when connect looked, which another
+        # domain's run may have changed since) read as empty until published
+        viewed = {f"{schema}.{name}" for schema, name in self.con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal"
+        ).fetchall()}  # fmt: skip
+        for table in contracts.tables():
+            if table.qualified_name not in viewed:
                 for statement in empty_view_sql(table):
                     self.con.execute(statement)
         self.con.execute(macros)

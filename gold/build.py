@@ -79,8 +79,9 @@ class GoldBuilder:
         return [e for e in (self._duckdb, self.other) if e is not None]
 
     def close(self) -> None:
-        for engine in self._engines():
-            engine.close()
+        """Close DuckDB's connection; the other engine is its creator's to close (domains' builders share it)."""
+        if self._duckdb is not None:
+            self._duckdb.close()
 
     def build(self, model: Model, force: bool = False) -> GoldResult:
         started = time.monotonic()

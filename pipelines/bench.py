@@ -42,6 +42,7 @@ def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
         if name == "gold":  # what the full build wrote, before the next month adds to it
             gold_bytes = sum(p.stat().st_size for p in (scratch / "_versions" / "gold").rglob("*.parquet"))
     silver_run, gold_run, _, next_run = (json.loads(p.read_text()) for p in sorted((scratch / "_runs").glob("*.json")))
+    floor_rows, floor_seconds = silver_floor(Lake(scratch), "meters")
     bronze = _volume(silver_run["inputs"])
     added = _volume(next_run["inputs"])
     gold_rows = sum(entry.get("rows") or 0 for entry in gold_run["gold"].values())
@@ -66,6 +67,7 @@ def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
         "bronze_mb": round(bronze[1] / 1e6, 1),
         "end_to_end_seconds": round(sum(results[s]["seconds"] for s in ("generate", "silver", "gold")), 2),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in results.values()),
+        "silver_floor_rows_per_s": round(floor_rows / floor_seconds),
         "stages": results,
     }
     out = lake.root / "_bench" / f"{dt.datetime.now():%Y%m%dT%H%M%S}.json"
@@ -73,6 +75,26 @@ def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
     _print(report, out)
     shutil.rmtree(scratch, ignore_errors=True)
     return report
+
+
+def silver_floor(lake: Lake, domain: str) -> tuple[int, float]:
+    """(rows, seconds) of polars scanning the domain's bronze CSV files as text and casting each column as its
+    contract says, with nothing else: the floor silver's validation, quarantine and deduplication add to."""
+    import polars as pl
+
+    import contracts
+
+    rows, started = 0, time.monotonic()
+    for table in contracts.tables("silver", domain):
+        if table.computed or "csv" not in table.bronze_formats:
+            continue
+        files = sorted(lake.bronze_dir(domain, table.bronze_dir_name).rglob("*.csv"))
+        if not files:
+            continue
+        text = pl.scan_csv(files, infer_schema=False, truncate_ragged_lines=True, ignore_errors=True)
+        columns = [c for c in table.source_columns if c.name in text.collect_schema()]
+        rows += text.select(c.type.parse(pl.col(c.name).str.strip_chars()) for c in columns).collect().height
+    return rows, time.monotonic() - started
 
 
 def domain_cli(domain: str, scale: float, workers: int) -> Callable[..., list[str]]:
@@ -94,6 +116,16 @@ def print_stages(stages: dict[str, dict], width: int) -> None:
     for name, r in stages.items():
         inside = r.get("in_process_seconds", r["seconds"])
         print(f"{name:<{width}}{r['seconds']:>9.2f}{inside:>12.2f}{r['peak_rss_mb']:>13,}")
+
+
+def print_targets(rows: list[tuple[str, float, float, float | None, str]]) -> None:
+    """Targets (issue 15) as a table: what was measured, the target, whether it is met, and the floor it is
+    measured against (same run, same machine) with what that floor is."""
+    print(f"{'target':<34}{'seconds':>9}{'target':>8}{'met':>5}{'floor':>8}  floor is")
+    for name, seconds, target, floor, floor_is in rows:
+        met = "yes" if seconds <= target else "no"
+        shown = f"{floor:>8.2f}" if floor is not None else f"{'-':>8}"
+        print(f"{name:<34}{seconds:>9.2f}{target:>8.2f}{met:>5}{shown}  {floor_is}")
 
 
 def save_report(report: dict, path: Path, scratch: Path) -> None:
@@ -151,3 +183,12 @@ def _print(report: dict, path: Path) -> None:
     for name, r in report["stages"].items():
         print(f"{name:<22}{r['seconds']:>9.2f}{r['rows_per_s']:>13,}{r['mb_per_s']:>8.1f}{r['peak_rss_mb']:>13,}")
     print(f"end to end (generate + silver + gold): {report['end_to_end_seconds']:.2f} s; written to {path}")
+    silver = report["stages"]["silver"]
+    print(f"silver {silver['rows_per_s']:,} rows/s; floor {report['silver_floor_rows_per_s']:,} rows/s (polars "
+          "scanning the same CSV as text, with the contract's casts)")  # fmt: skip
+    if report["scale"] in (1, 100):  # issue 15's targets: scale 1 in 4 s; scale 100 in 3 min, 3 GiB, 1 M rows/s
+        target = 4.0 if report["scale"] == 1 else 180.0
+        name = f"meters scale {report['scale']:g}, end to end"
+        print_targets([(name, report["end_to_end_seconds"], target, None, "")])
+        if report["scale"] == 100:
+            print(f"peak RSS {report['peak_rss_mb']:,} MB (target 3,072); silver rows/s target 1,000,000")

@@ -211,9 +211,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1)
     bench.add_argument(
         "--domain",
-        choices=["meters", "telecom", "payments", "trades", "ratings", "export"],
+        choices=["targets", "meters", "telecom", "payments", "trades", "ratings", "export"],
         action="append",
-        help="only this domain (export: the PostgreSQL export against psql \\copy)",
+        help="only this part (targets: make pipeline and the command line against issue 15's targets; export: the "
+        "PostgreSQL export against psql \\copy)",
     )
     bench.add_argument(
         "--engine",
@@ -334,10 +335,12 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench_export import bench_export
     from pipelines.bench_payments import bench_payments
     from pipelines.bench_ratings import bench_ratings
+    from pipelines.bench_targets import bench_targets
     from pipelines.bench_telecom import bench_telecom
     from pipelines.bench_trades import bench_trades
 
     benches = {
+        "targets": bench_targets,
         "meters": bench_meters,
         "telecom": bench_telecom,
         "payments": bench_payments,

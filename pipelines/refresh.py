@@ -32,6 +32,7 @@ def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: st
     """Run cycles `every` seconds until stopped (or one, with `once`); returns the exit code: 0 when stopped, or
     with `once` the cycle's own."""
     resolve_domains(options.domains)  # a mistake in the options stops the service before it starts
+    _load()
     signal.signal(signal.SIGTERM, _interrupt)
     journal = lake.logs / "refresh.jsonl"
     cycle = 0
@@ -50,6 +51,18 @@ def serve(lake: Lake, options: RunOptions, every: float, once: bool, command: st
         return 0
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _load() -> None:
+    """Load at start what every cycle uses: a run imports polars, DuckDB, the silver jobs and the gold builder where
+    it uses them (a command that needs none starts at once), and the models' SQL is parsed once per process; a
+    service pays for that once, not in its first cycle."""
+    import gold.build  # noqa: F401
+    import silver.job  # noqa: F401
+    import silver.jobs  # noqa: F401
+    from gold.models import models
+
+    models()
 
 
 def _cycle(lake: Lake, options: RunOptions, command: str, cycle: int) -> tuple[dict[str, Any], int]:

@@ -26,6 +26,7 @@ from core import logs
 from core.errors import CheckFailedError, LakehouseError
 from core.lake import Lake
 from core.lock import lake_lock
+from core.parallel import run_each
 from core.progress import progress
 from core.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from gold.models import dependencies, models
@@ -155,13 +156,16 @@ def recover(lake: Lake) -> None:
 
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
-    """Each domain in turn; a domain that fails is recorded, with the cheapest repair if its bronze changed."""
-    for domain in domains:
+    """The domains side by side; a domain that fails is recorded, with the cheapest repair if its bronze changed."""
+
+    def domain_silver(domain: str) -> None:
         try:
             _run_domain_silver(lake, run_id, domain, options, manifest)
         except LakehouseError as error:
             repair = repair_command(domain, error.altered) if isinstance(error, BronzeChangedError) else None
             domain_failed(manifest, domain, "silver", error, repair)
+
+    run_each(domain_silver, domains)
 
 
 def _run_domain_silver(lake: Lake, run_id: str, domain: str, options: RunOptions, manifest: Manifest) -> None:
@@ -299,24 +303,32 @@ def _log_silver(result: SilverResult) -> None:
 def _run_gold(
     lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
 ) -> None:
-    """Build the stale (or selected) models of `domains`; a domain with a failed model fails."""
+    """Build the stale (or selected) models of `domains`, the domains side by side on DuckDB (models read no other
+    domain's tables), one after the other on Spark, which shares its session; a domain with a failed model fails."""
+    from gold.build import GoldBuilder
+
     graph = dependencies()
     candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
     forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
-    from gold.build import GoldBuilder
-
     engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
-    builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine)
-    try:
-        failed = _build_models(builder, chosen, forced, graph, manifest, options.engine)
-    finally:
-        builder.close()
-    for domain in domains:
-        names = [name for name in failed if models()[name].table.domain == domain]
-        if names:
-            message = f"{len(names)} gold model(s) failed: {', '.join(names)}; see the messages above"
+
+    def domain_gold(domain: str) -> None:
+        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine)
+        try:
+            names = [n for n in chosen if models()[n].table.domain == domain]
+            failed = _build_models(builder, names, forced, graph, manifest, options.engine)
+        finally:
+            builder.close()
+        if failed:
+            message = f"{len(failed)} gold model(s) failed: {', '.join(failed)}; see the messages above"
             domain_failed(manifest, domain, "gold", CheckFailedError(message))
+
+    try:
+        run_each(domain_gold, domains, workers=None if engine is None else 1)
+    finally:
+        if engine is not None:
+            engine.close()
 
 
 def _build_models(

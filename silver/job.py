@@ -95,7 +95,8 @@ class SilverJob:
         self.stage_count = itertools.count()
         self.lock = threading.Lock()  # guards the two indexes below, filled by threads
         self.staged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # partition -> (staged name, rows)
-        self.in_memory: dict[str, pl.DataFrame] | None = None  # staged rows by name, when staged in memory
+        # staged rows by partition, when staged in memory (each merge then takes its partitions' rows, no others)
+        self.in_memory: dict[str, list[pl.DataFrame]] | None = None
         self.set_aside: dict[str, list[Path]] = defaultdict(list)  # quarantine file -> files with its rows
 
     def run(self) -> SilverResult:
@@ -119,7 +120,7 @@ class SilverJob:
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = self.version_dir / "_staging"
         if sum(f.bytes for f in new_files) <= STAGE_IN_MEMORY_BYTES:
-            self.in_memory = {}
+            self.in_memory = defaultdict(list)
         batches = batches_of(new_files)
         inputs = [
             f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
@@ -228,25 +229,32 @@ class SilverJob:
         if self.row_wise:
             valid = self.derivation(valid, self.parents)
         rows = valid.with_columns(self._partition_of())
+        if self.in_memory is not None:
+            parts = rows.partition_by(PARTITION, as_dict=True)
+            with self.lock:
+                for (partition,), part in parts.items():
+                    self.in_memory[partition].append(part)
+                    self.staged[partition].append((name, len(part)))
+            return
         counts = rows.group_by(PARTITION).len().rows()
-        if self.in_memory is None:
-            # sorted, in small row groups: merging reads one partition and range of keys at a time
-            order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
-            self.staging.mkdir(parents=True, exist_ok=True)
-            rows.sort(order).write_parquet(self._staged_path(name), compression="lz4", row_group_size=STAGED_ROW_GROUP)
+        # sorted, in small row groups: merging reads one partition and range of keys at a time
+        order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
+        self.staging.mkdir(parents=True, exist_ok=True)
+        path = self.staging / f"{name}.parquet"
+        rows.sort(order).write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
         with self.lock:
-            if self.in_memory is not None:
-                self.in_memory[name] = rows
             for partition, count in counts:
                 self.staged[partition].append((name, count))
 
-    def _staged_path(self, name: str) -> Path:
-        return self.staging / f"{name}.parquet"
-
-    def _staged_rows(self, names: list[str]) -> pl.LazyFrame:
+    def _staged_rows(self, unit: list[str]) -> pl.LazyFrame:
+        """The rows staged for the partitions of `unit`."""
         if self.in_memory is not None:
-            return pl.concat([self.in_memory[n] for n in names], how="vertical_relaxed").lazy()
-        return pl.scan_parquet([self._staged_path(n) for n in names])
+            return pl.concat([f for p in unit for f in self.in_memory[p]], how="vertical_relaxed").lazy()
+        staged = {name for p in unit for name, _ in self.staged[p]}
+        rows = pl.scan_parquet([self.staging / f"{name}.parquet" for name in sorted(staged)])
+        if any(name in staged for p in self.staged.keys() - set(unit) for name, _ in self.staged[p]):
+            rows = rows.filter(pl.col(PARTITION).is_in(unit))  # files shared with other groups
+        return rows
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
@@ -319,10 +327,7 @@ class SilverJob:
         staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
         stays bounded however large the partition grows.
         """
-        staged = {name for p in unit for name, _ in self.staged[p]}
-        sources = [self._staged_rows(sorted(staged))]
-        if any(name in staged for p in self.staged.keys() - set(unit) for name, _ in self.staged[p]):
-            sources = [sources[0].filter(pl.col(PARTITION).is_in(unit))]  # rows shared with other groups
+        sources = [self._staged_rows(unit)]
         for partition in (p for p in unit if p in existing):
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -121,8 +122,10 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
         "--conf", "spark.ui.enabled=false",
     ]  # fmt: skip
-    with log.open("w") as out:
-        server = subprocess.Popen(command, env={**os.environ, "SPARK_HOME": str(home)}, stdout=out, stderr=out)
+    with log.open("w") as out:  # its own process group: the script starts the JVM as a child, stopped with it
+        server = subprocess.Popen(
+            command, env={**os.environ, "SPARK_HOME": str(home)}, stdout=out, stderr=out, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 180
         while not _listening(port):
@@ -130,7 +133,7 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield f"sc://127.0.0.1:{port}"
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
 
 

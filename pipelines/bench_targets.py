@@ -1,0 +1,105 @@
+"""`make bench`'s targets for the whole lake and the command line (issue 15), each beside the floor it is measured
+against, in the same run:
+
+- `make pipeline` on the default lake, set-up done: its own commands, each a process, in a scratch lake; each
+  domain's share (its generation, and its tables' seconds in the run). Floor: polars reading every bronze CSV of
+  the lake as text, the parsing no pipeline can skip.
+- The command line: `lakehouse --help`, `lakehouse sql "select 1"` and a run with nothing new, each the median of
+  five processes. Floors: Python starting (`python -c pass`), and Python starting and asking DuckDB `select 1`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import contracts
+from core.lake import Lake
+from pipelines.bench import measure, print_targets
+
+DOMAINS = ("meters", "telecom", "payments", "trades", "ratings")
+TIMES = 5
+
+
+def bench_targets(lake: Lake, scale: float, workers: int) -> dict:
+    scratch = lake.root / "_bench" / "pipeline"
+    shutil.rmtree(scratch, ignore_errors=True)
+    cli = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(scratch)]
+    steps = {f"generate {d}": [*cli, "generate", d] for d in DOMAINS}
+    steps |= {"run": [*cli, "run"], "report ratings": [*cli, "report", "ratings"]}
+    stages = {name: measure(command) for name, command in steps.items()}
+    manifest = json.loads(max((scratch / "_runs").glob("*.json")).read_text())
+    shares = _shares(stages, manifest)
+    pipeline = round(sum(s["seconds"] for s in stages.values()), 2)
+    python = _median([sys.executable, "-c", "pass"])
+    duckdb = _median([sys.executable, "-c", "import duckdb; duckdb.connect().sql('select 1').fetchall()"])
+    command_line = [  # (command, seconds, target, floor, what the floor is)
+        ("lakehouse --help", _median([*cli, "--help"]), 0.2, python, "python -c pass"),
+        ('lakehouse sql "select 1"', _median([*cli, "sql", "select 1"]), 0.4, duckdb, "python, DuckDB, select 1"),
+        ("run with nothing new", _median([*cli, "run"]), 0.4, python, "python -c pass"),
+    ]
+    report = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "pipeline_seconds": pipeline,
+        "pipeline_floor_seconds": _text_floor(scratch),
+        "shares": shares,
+        "stages": stages,
+        "command_line": command_line,
+    }
+    out = lake.root / "_bench" / f"targets-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=1))
+    _print(report, out)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return report
+
+
+def _shares(stages: dict[str, dict], manifest: dict) -> dict[str, float]:
+    """Each domain's seconds: its generation plus its tables' seconds in the run; the rest of the run (starting,
+    recovery, the catalog, writing the manifest) and the report are shared."""
+    domain_of = {t.qualified_name: t.domain for t in contracts.tables()}
+    shares = {d: stages[f"generate {d}"]["seconds"] for d in DOMAINS}
+    in_tables = 0.0
+    for name, entry in (*manifest["silver"].items(), *manifest["gold"].items()):
+        shares[domain_of[name]] += entry.get("seconds") or 0
+        in_tables += entry.get("seconds") or 0
+    shares["shared"] = stages["run"]["seconds"] - in_tables + stages["report ratings"]["seconds"]
+    return {name: round(seconds, 2) for name, seconds in shares.items()}
+
+
+def _text_floor(lake: Path) -> float:
+    """Seconds polars takes to read every bronze CSV of the lake as text (all columns strings, ragged lines cut)."""
+    import polars as pl
+
+    files = sorted(str(p) for p in (lake / "bronze").rglob("*.csv"))
+    started = time.monotonic()
+    for file in files:
+        pl.scan_csv(file, infer_schema=False, truncate_ragged_lines=True, ignore_errors=True).collect()
+    return round(time.monotonic() - started, 2)
+
+
+def _median(command: list[str]) -> float:
+    runs = []
+    for _ in range(TIMES):
+        started = time.monotonic()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        runs.append(time.monotonic() - started)
+    return round(statistics.median(runs), 3)
+
+
+def _print(report: dict, path: Path) -> None:
+    print(f"make pipeline on the default lake ({report['cpus']} CPUs), each step a process:")
+    for name, stage in report["stages"].items():
+        print(f"  {name:<20}{stage['seconds']:>7.2f} s  peak RSS {stage['peak_rss_mb']:,} MB")
+    print("  by domain: " + ", ".join(f"{d} {s:.2f} s" for d, s in report["shares"].items()))
+    pipeline = ("make pipeline, five domains", report["pipeline_seconds"], 15.0, report["pipeline_floor_seconds"],
+                "polars reading every bronze CSV as text")  # fmt: skip
+    print_targets([pipeline, *report["command_line"]])
+    print(f"written to {path}")
