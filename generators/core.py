@@ -1,4 +1,4 @@
-"""What every generator shares: seeding, parallel tasks, CSV text, immutable bronze writes and the dirt ledger.
+"""What every generator shares: seeding, CSV text, immutable bronze writes and the dirt ledger.
 
 Determinism: each task draws from its own random stream, derived from the seed and the task's labels (never
 from worker identity or timing), and writes its own files, so the same seed gives byte-identical bronze for any
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -24,12 +22,8 @@ from bronze.reader import csv_field
 from contracts.schema import STRING, DataType, Table
 from core.errors import LakehouseError
 from core.lake import Lake
-from core.progress import progress
 from core.store import write_json_atomically
 from generators.workbook import workbook_bytes
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 LEDGER_SCHEMA = {"file": pl.String, "line": pl.Int64, "kind": pl.String, "detail": pl.String}
 
@@ -40,13 +34,27 @@ def rng_for(seed: int, *labels: object) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *words]))
 
 
-def run_tasks(work: Callable[[T], R], tasks: Sequence[T], workers: int, desc: str) -> list[R]:
-    """Run tasks over worker processes; results come back in task order."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [work(task) for task in progress(tasks, desc=desc, unit="task")]
-    # spawn, not fork: forking a process whose polars thread pool is running can deadlock the child
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(progress(pool.map(work, tasks), desc=desc, unit="task", total=len(tasks)))
+class Streams:
+    """Random streams drawn from as one, for rows of several files made together: a draw of values for all the rows
+    takes each file's share (`sizes`, in order) from that file's own stream, so each file gets the values it would
+    get if it were made alone."""
+
+    def __init__(self, streams: Sequence[np.random.Generator], sizes: Sequence[int]):
+        self.streams, self.sizes = streams, sizes
+
+    def random(self, n: int) -> np.ndarray:
+        return self._draw(n, lambda rng, k: rng.random(k))
+
+    def integers(self, low: int, high: int, n: int) -> np.ndarray:
+        return self._draw(n, lambda rng, k: rng.integers(low, high, k))
+
+    def _draw(self, n: int, draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
+        if n != sum(self.sizes):
+            raise ValueError(f"{n} values asked of streams for {sum(self.sizes)} rows")
+        return np.concatenate([draw(rng, int(k)) for rng, k in zip(self.streams, self.sizes)])
+
+
+Random = np.random.Generator | Streams
 
 
 def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
@@ -60,10 +68,9 @@ def csv_lines(text: pl.DataFrame, table: Table) -> pl.Series:
     return text.select(pl.concat_str(fields, separator=",").alias("line")).to_series()
 
 
-def csv_bytes(lines: pl.Series, table: Table, newline: str = "\n") -> bytes:
-    """The file: the contract's header, then the lines (each already ending in a newline)."""
-    header = ",".join(c.name for c in table.source_columns) + newline
-    return (header + (lines.str.join("").item() if len(lines) else "")).encode()
+def csv_header(table: Table, newline: str = "\n") -> str:
+    """The first line of a generated CSV file: the contract's column names."""
+    return ",".join(c.name for c in table.source_columns) + newline
 
 
 def remember_parameters(lake: Lake, domain: str, parameters: dict[str, Any], extendable: set[str]) -> None:
@@ -137,16 +144,15 @@ class TableFile:
 
     table: Table
     name: str
-    lines: pl.Series  # each ending in a newline
+    content: bytes  # the header (see csv_header), then the lines, each ending in a newline
+    rows: int  # lines after the header
     ledger: pl.DataFrame  # LEDGER_SCHEMA, without the file column filled
-    newline: str = "\n"  # of the header: the lines carry their own
 
     def write(self, lake: Lake) -> tuple[bool, int]:
         """The ledger first: generators skip work whose bronze files exist, so a file's ledger must be there
         before it (a generator killed between the two would otherwise leave a file without its ledger for good)."""
         _write_ledger(lake, self.table, self.name, self.ledger)
-        content = csv_bytes(self.lines, self.table, self.newline)
-        return write_immutable(lake.bronze / _rel(self.table, self.name), content), len(self.lines)
+        return write_immutable(lake.bronze / _rel(self.table, self.name), self.content), self.rows
 
 
 @dataclass
@@ -182,7 +188,7 @@ def _write_ledger(lake: Lake, table: Table, name: str, ledger: pl.DataFrame) -> 
     if len(ledger):
         columns = [c for c in ledger.columns if c not in LEDGER_SCHEMA]  # a workbook's sheet
         source = _rel(table, name.removesuffix(".csv") if columns else name)
-        rows = ledger.with_columns(pl.lit(source).alias("file")).select("file", *columns, *list(LEDGER_SCHEMA)[1:])
+        rows = ledger.select(pl.lit(source).alias("file"), *columns, *list(LEDGER_SCHEMA)[1:])
         write_immutable(lake.ledger / table.domain / table.name / name, rows.write_csv().encode())
 
 
@@ -193,7 +199,7 @@ def count_file(totals: dict[str, dict[str, int]], table: str, written: bool, row
     entry["rows"] += rows
 
 
-def pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+def pick(rng: Random, n: int, rate: float) -> np.ndarray:
     """A boolean mask choosing each of n items with probability `rate`."""
     return rng.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
 

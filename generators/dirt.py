@@ -7,16 +7,16 @@ injected.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, fields
 from typing import Self
 
 import numpy as np
 import polars as pl
 
-from bronze.reader import split_lines
 from contracts.schema import DATE, TIMESTAMP, DataType, Table
 from core.errors import LakehouseError
-from generators.core import TableFile, csv_lines, empty_ledger, pick, rng_for
+from generators.core import Random, Streams, TableFile, csv_header, csv_lines, empty_ledger, pick, rng_for
 from generators.workbook import EXTRA as EXTRA_CELL
 
 BAD_NUMBERS = ("n/a", "ERR", "12..5", "#VALUE!", "--")
@@ -27,6 +27,7 @@ DAY_FIRST = {"date": "%d/%m/%Y", "timestamp": "%d/%m/%Y %H:%M"}  # how a malform
 LONG = "_long"  # a row with the wrong number of fields has one too many (else one too few)
 DUPLICATE = "duplicate"
 PREFIX = "_is_"
+FILE = "_file"  # which of the files rendered together a row goes to
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,14 @@ def tag(frame: pl.DataFrame, mask: np.ndarray | pl.Series, kind: str, detail: pl
 def has(frame: pl.DataFrame, kind: str) -> pl.Series:
     """Which rows carry `kind` of dirt."""
     name = PREFIX + kind
-    return frame.get_column(name) if name in frame.columns else pl.Series(name, [False] * len(frame), pl.Boolean)
+    return frame.get_column(name) if name in frame.columns else pl.Series(name, np.zeros(len(frame), dtype=bool))
 
 
 def kinds(frame: pl.DataFrame) -> list[str]:
     return [c.removeprefix(PREFIX) for c in frame.columns if c.startswith(PREFIX)]
 
 
-def choose_malformed(frame: pl.DataFrame, rng: np.random.Generator, rate: float, numeric: bool) -> pl.DataFrame:
+def choose_malformed(frame: pl.DataFrame, rng: Random, rate: float, numeric: bool) -> pl.DataFrame:
     """Tag rows to be broken when written: half get a non-numeric value, half the wrong number of fields."""
     mask = pick(rng, len(frame), rate)
     as_number = mask & (rng.random(len(frame)) < 0.5) & numeric
@@ -84,7 +85,7 @@ def choose_malformed(frame: pl.DataFrame, rng: np.random.Generator, rate: float,
     return tag(frame, mask & ~as_number, MALFORMED_COLUMNS)
 
 
-def duplicate(frame: pl.DataFrame, rng: np.random.Generator, rate: float, detail: pl.Expr) -> pl.DataFrame:
+def duplicate(frame: pl.DataFrame, rng: Random, rate: float, detail: pl.Expr) -> pl.DataFrame:
     """Repeat some rows right after themselves (a retransmission); only the copy is tagged. Only rows without
     other dirt are repeated, so that the copy is unambiguously the duplicate of a row silver keeps."""
     tagged = [PREFIX + k for k in kinds(frame)]
@@ -110,23 +111,81 @@ def insert_copies(
     return tag(repeated, is_copy, kind, detail)
 
 
-def render(
-    frame: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]
-) -> tuple[pl.Series, pl.DataFrame]:
-    """CSV lines (each with its newline) of typed rows, breaking the rows tagged malformed; and the ledger.
+def render(frame: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str], name: str) -> TableFile:
+    """A CSV file of typed rows, breaking the rows tagged malformed, with its ledger."""
+    [file] = render_files(frame, table, [rng], numeric, [len(frame)], [name])
+    return file
 
-    polars writes the CSV in one go; only the few broken rows are rendered field by field and put in place.
+
+def render_files(
+    frame: pl.DataFrame,
+    table: Table,
+    rngs: list[np.random.Generator],
+    numeric: list[str],
+    sizes: list[int],
+    names: list[str],
+) -> list[TableFile]:
+    """`render` for several files' rows end to end (`sizes` rows each), rendered together: each file's broken
+    rows draw from its own stream (`rngs`), and its ledger counts lines from its own header.
+
+    polars writes every row in one go; only the few broken rows are rendered field by field, and their lines put
+    in place of the ones polars wrote.
     """
-    columns = [c.name for c in table.source_columns]
-    body = frame.select(columns).write_csv(
-        include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d"
-    )
-    lines, _ = split_lines(body.encode(), final=True)
+    ends = np.cumsum(sizes, dtype=np.int64)
     broken = _broken(frame)
+    cuts = np.searchsorted(broken, np.r_[0, ends])  # file i's broken rows: broken[cuts[i]:cuts[i + 1]]
+    fixed = []
     if len(broken):
-        text = _broken_text(frame[broken], table, rng, numeric)
-        lines = lines.scatter(broken, _broken_lines(text, table) + "\n")
-    return lines, ledger(frame)
+        text = _broken_text(frame[broken], table, Streams(rngs, np.diff(cuts)), numeric)
+        fixed = [(line + "\n").encode() for line in _broken_lines(text, table)]
+    body, starts = _lines(frame.select(c.name for c in table.source_columns))
+    header, ledgers = csv_header(table).encode(), _ledgers(frame, sizes)
+    spans = zip((ends - sizes).tolist(), ends.tolist(), cuts, cuts[1:])
+    return [
+        TableFile(
+            table,
+            names[i],
+            _file(header, body, starts[first : end + 1], broken[a:b] - first, fixed[a:b]),
+            end - first,
+            ledgers[i],
+        )
+        for i, (first, end, a, b) in enumerate(spans)
+    ]
+
+
+def _file(header: bytes, body: memoryview, starts: np.ndarray, broken: np.ndarray, fixed: list[bytes]) -> bytes:
+    """The header, then the lines of `body` starting at `starts` (and ending at the last), with the lines at
+    positions `broken` replaced by `fixed`."""
+    pieces, done = [header], 0
+    for position, line in zip(broken.tolist(), fixed):
+        pieces += [body[starts[done] : starts[position]], line]
+        done = position + 1
+    pieces.append(body[starts[done] : starts[-1]])
+    return b"".join(pieces)
+
+
+def _lines(rows: pl.DataFrame) -> tuple[memoryview, np.ndarray]:
+    """The CSV lines of rows, and where each starts (and the last ends). Generated fields hold no line breaks, so
+    a row is a line."""
+    body = io.BytesIO()
+    rows.write_csv(body, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d")
+    text = body.getbuffer()
+    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == ord("\n")) + 1
+    if len(ends) != len(rows):
+        raise ValueError(f"{len(rows)} rows written as {len(ends)} lines: a field holds a line break")
+    return text, np.r_[0, ends]
+
+
+def _ledgers(frame: pl.DataFrame, sizes: list[int]) -> list[pl.DataFrame]:
+    """The ledger of each file whose rows (`sizes` of them each) are in `frame`, end to end."""
+    if len(sizes) == 1:
+        return [ledger(frame)]
+    untouched = ledger(frame.clear())
+    if not kinds(frame):
+        return [untouched] * len(sizes)
+    filed = frame.with_columns(pl.Series(FILE, np.repeat(np.arange(len(sizes)), sizes)))
+    ledgers = ledger(filed, FILE).partition_by(FILE, as_dict=True, include_key=False)
+    return [ledgers.get((number,), untouched) for number in range(len(sizes))]
 
 
 def render_cells(frame: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.DataFrame:
@@ -153,7 +212,7 @@ def _broken(frame: pl.DataFrame) -> np.ndarray:
     return np.flatnonzero(tagged.to_numpy())
 
 
-def _broken_text(rows: pl.DataFrame, table: Table, rng: np.random.Generator, numeric: list[str]) -> pl.DataFrame:
+def _broken_text(rows: pl.DataFrame, table: Table, rng: Random, numeric: list[str]) -> pl.DataFrame:
     """The fields of rows to be broken as text: a non-numeric token in a number, a date written day first; and
     whether a row with the wrong number of fields gets one too many (`LONG`) or one too few."""
     text = rows.with_columns(_as_text(c.name, c.type) for c in table.source_columns)
@@ -217,5 +276,4 @@ def ledger(frame: pl.DataFrame, files: str | None = None) -> pl.DataFrame:
 
 def clean_file(table: Table, rows: pl.DataFrame, seed: int) -> TableFile:
     """A whole table written as one file `<table>.csv`, without dirt (reference data, CRM extracts)."""
-    lines, rows_ledger = render(untagged(rows), table, rng_for(seed, table.name), numeric=[])
-    return TableFile(table, f"{table.name}.csv", lines, rows_ledger)
+    return render(untagged(rows), table, rng_for(seed, table.name), [], f"{table.name}.csv")

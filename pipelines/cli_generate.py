@@ -1,4 +1,4 @@
-"""`lakehouse generate <domain>`: the options of each domain's generator, and running it."""
+"""`lakehouse generate <domain>` and `generate all`: the options of each domain's generator, and running it."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import argparse
 import datetime as dt
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from core import logs
 from core.lake import Lake
 from pipelines.cli_types import date, datetime, positive_float, positive_int
 from pipelines.history import RUN_ID_FORMAT
+
+if TYPE_CHECKING:  # generators are imported when a command runs: `lakehouse --help` stays quick
+    from generators.meters import MetersParams
+    from generators.payments import PaymentsParams
+    from generators.ratings import RatingsParams
+    from generators.telecom import TelecomParams
+    from generators.trades import TradesParams
 
 
 def add_generate_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,7 +40,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     meters.add_argument("--end", type=date, default=dt.date(2024, 12, 31), help="last day (default 2024-12-31)")
     meters.add_argument("--interval", type=positive_int, default=60, help="minutes between readings (default 60)")
     _generator_options(meters, "--meters")
-    meters.set_defaults(handler=_generate_meters)
+    meters.set_defaults(handler=_generate_meters, params=_meters)
     telecom = domains.add_parser(
         "telecom",
         parents=[common],
@@ -47,7 +55,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     telecom.add_argument("--days", type=positive_float, default=7.0, help="days of history (default 7)")
     telecom.add_argument("--minutes", type=positive_int, default=None, help="append the next N minutes instead")
     _generator_options(telecom, "--subscribers")
-    telecom.set_defaults(handler=_generate_telecom)
+    telecom.set_defaults(handler=_generate_telecom, params=_telecom)
     payments = domains.add_parser(
         "payments",
         parents=[common],
@@ -97,7 +105,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
         "--base-year", type=int, default=2024, metavar="YEAR", help="the year whose mean is --per-day (default 2024)"
     )
     _generator_options(payments, "--per-day")
-    payments.set_defaults(handler=_generate_payments)
+    payments.set_defaults(handler=_generate_payments, params=_payments)
     trades = domains.add_parser(
         "trades",
         parents=[common],
@@ -113,7 +121,7 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
         "--workbook-every", type=positive_int, default=12, help="every Nth month is an .xlsx workbook (default 12)"
     )
     _generator_options(trades, "--clients and --transactions")
-    trades.set_defaults(handler=_generate_trades)
+    trades.set_defaults(handler=_generate_trades, params=_trades)
     ratings = domains.add_parser(
         "ratings",
         parents=[common],
@@ -126,7 +134,20 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
     ratings.add_argument("--customers", type=positive_int, default=20, help="rows in each file (default 20)")
     ratings.add_argument("--start", type=date, default=dt.date(2025, 4, 14), help="first day (default 2025-04-14)")
     _generator_options(ratings, "--customers")
-    ratings.set_defaults(handler=_generate_ratings)
+    ratings.set_defaults(handler=_generate_ratings, params=_ratings)
+    everything = domains.add_parser(
+        "all",
+        parents=[common],
+        help="every domain, with its defaults",
+        description="Every domain's bronze with its default options, in one command: what `generate meters`, "
+        "`generate telecom`, `generate payments`, `generate trades` and `generate ratings` would write and say (a "
+        "domain already generated is left as it is). With enough work, domains run side by side in worker "
+        "processes; the bronze is the same either way. A domain that fails ends the command once those under way "
+        "are done.",
+    )
+    everything.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="worker processes")
+    parsers = {"meters": meters, "telecom": telecom, "payments": payments, "trades": trades, "ratings": ratings}
+    everything.set_defaults(handler=lambda args: _generate_all(args, parsers))
 
 
 def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
@@ -139,9 +160,16 @@ def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
 
 
 def _generate_meters(args: argparse.Namespace) -> int:
-    from generators.meters import MetersDirt, MetersParams, generate
+    from generators.meters import generate
 
-    params = MetersParams(
+    params = _meters(args)
+    return _generated(args, "meters", lambda lake: generate(lake, params, args.workers))
+
+
+def _meters(args: argparse.Namespace) -> MetersParams:
+    from generators.meters import MetersDirt, MetersParams
+
+    return MetersParams(
         args.meters,
         args.start,
         args.end,
@@ -150,13 +178,19 @@ def _generate_meters(args: argparse.Namespace) -> int:
         args.scale,
         MetersDirt.parse(args.dirt, args.clean),
     )
-    return _generated(args, "meters", lambda lake: generate(lake, params, args.workers))
 
 
 def _generate_telecom(args: argparse.Namespace) -> int:
-    from generators.telecom import TelecomDirt, TelecomParams, generate
+    from generators.telecom import generate
 
-    params = TelecomParams(
+    params = _telecom(args)
+    return _generated(args, "telecom", lambda lake: generate(lake, params, args.workers, args.minutes))
+
+
+def _telecom(args: argparse.Namespace) -> TelecomParams:
+    from generators.telecom import TelecomDirt, TelecomParams
+
+    return TelecomParams(
         args.subscribers,
         args.start,
         args.start + dt.timedelta(days=args.days),
@@ -164,16 +198,22 @@ def _generate_telecom(args: argparse.Namespace) -> int:
         args.scale,
         TelecomDirt.parse(args.dirt, args.clean),
     )
-    return _generated(args, "telecom", lambda lake: generate(lake, params, args.workers, args.minutes))
 
 
 def _generate_payments(args: argparse.Namespace) -> int:
-    from generators.payments import PaymentsDirt, PaymentsParams, generate
+    from generators.payments import generate
+
+    params = _payments(args)
+    return _generated(args, "payments", lambda lake: generate(lake, params, args.workers))
+
+
+def _payments(args: argparse.Namespace) -> PaymentsParams:
+    from generators.payments import PaymentsDirt, PaymentsParams
     from generators.payments.rhythm import Rhythm
 
     start, end = (args.date, args.date) if args.date else (args.start, args.end)
     rhythm = Rhythm(args.weekend, args.season, args.growth, args.festivals, args.base_year)
-    params = PaymentsParams(
+    return PaymentsParams(
         start,
         end,
         args.per_day,
@@ -183,13 +223,19 @@ def _generate_payments(args: argparse.Namespace) -> int:
         PaymentsDirt.parse(args.dirt, args.clean),
         rhythm,
     )
-    return _generated(args, "payments", lambda lake: generate(lake, params, args.workers))
 
 
 def _generate_trades(args: argparse.Namespace) -> int:
-    from generators.trades import TradesDirt, TradesParams, generate
+    from generators.trades import generate
 
-    params = TradesParams(
+    params = _trades(args)
+    return _generated(args, "trades", lambda lake: generate(lake, params, args.workers))
+
+
+def _trades(args: argparse.Namespace) -> TradesParams:
+    from generators.trades import TradesDirt, TradesParams
+
+    return TradesParams(
         args.clients,
         args.transactions,
         args.start,
@@ -199,13 +245,19 @@ def _generate_trades(args: argparse.Namespace) -> int:
         args.workbook_every,
         TradesDirt.parse(args.dirt, args.clean),
     )
-    return _generated(args, "trades", lambda lake: generate(lake, params, args.workers))
 
 
 def _generate_ratings(args: argparse.Namespace) -> int:
-    from generators.ratings import RatingsDirt, RatingsParams, generate
+    from generators.ratings import generate
 
-    params = RatingsParams(
+    params = _ratings(args)
+    return _generated(args, "ratings", lambda lake: generate(lake, params, args.workers))
+
+
+def _ratings(args: argparse.Namespace) -> RatingsParams:
+    from generators.ratings import RatingsDirt, RatingsParams
+
+    return RatingsParams(
         args.agencies,
         args.days,
         args.customers,
@@ -214,15 +266,32 @@ def _generate_ratings(args: argparse.Namespace) -> int:
         args.scale,
         RatingsDirt.parse(args.dirt, args.clean),
     )
-    return _generated(args, "ratings", lambda lake: generate(lake, params, args.workers))
+
+
+def _generate_all(args: argparse.Namespace, domains: dict[str, argparse.ArgumentParser]) -> int:
+    """Every domain as its own command would generate it with no options, in this one command: imports paid
+    once, and domains side by side in worker processes when the work is worth starting them."""
+    from generators.domains import generate_domains
+
+    defaults = {name: parser.parse_args([]) for name, parser in domains.items()}
+    params = {name: options.params(options) for name, options in defaults.items()}
+    lake = _lake(args)
+    for name, totals in zip(params, generate_domains(lake, params, args.workers)):
+        _report_generated(name, totals)
+    return 0
 
 
 def _generated(args: argparse.Namespace, domain: str, generate: Callable[[Lake], dict[str, dict[str, int]]]) -> int:
     """Run a domain's generator on the chosen lake, logging to its own file, and report what it wrote."""
+    _report_generated(domain, generate(_lake(args)))
+    return 0
+
+
+def _lake(args: argparse.Namespace) -> Lake:
+    """The chosen lake, with this command's log file."""
     lake = Lake.locate(getattr(args, "data_dir", None))
     logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc).strftime(RUN_ID_FORMAT)}.jsonl")
-    _report_generated(domain, generate(lake))
-    return 0
+    return lake
 
 
 def _report_generated(domain: str, totals: dict[str, dict[str, int]]) -> None:

@@ -7,14 +7,14 @@ bills and payments files, so output does not depend on the number of workers.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from contracts.meters import silver
 from core.lake import Lake
-from generators.core import TableFile, concat_ledgers, count_file, pick, remember_parameters, rng_for, run_tasks
+from generators.core import TableFile, concat_ledgers, count_file, pick, remember_parameters, rng_for
 from generators.dirt import (
     DUPLICATE,
     MALFORMED_COLUMNS,
@@ -33,6 +33,7 @@ from generators.meters.params import MetersDirt, MetersParams
 from generators.meters.population import meter_population
 from generators.meters.readings import block_readings
 from generators.meters.reference import REFERENCE_TABLES
+from generators.tasks import run_tasks
 
 __all__ = ["MetersDirt", "MetersParams", "generate"]
 
@@ -90,8 +91,7 @@ def _meters_file(params: MetersParams) -> TableFile:
         pl.when(loose).then(pl.col("meter_type").str.to_uppercase()).otherwise(pl.col("meter_type")),
     )
     meters = duplicate(meters, rng, params.dirt.meter_duplicate, pl.col("meter_id"))
-    lines, ledger = render(meters, silver.meters, rng, numeric=[])
-    return TableFile(silver.meters, "meters.csv", lines, ledger)
+    return render(meters, silver.meters, rng, [], "meters.csv")
 
 
 def _block_month(task: _Task) -> dict[str, tuple[bool, int]]:
@@ -143,8 +143,8 @@ def _readings_file(
 ) -> TableFile:
     rng = rng_for(params.seed, "readings-render", task.month.isoformat(), task.block)
     readings = readings.with_columns((pl.col("wh").cast(pl.Decimal(15, 3)) / 1000).alias("kwh"))
-    lines, ledger = render(readings, silver.readings, rng, numeric=["kwh", "voltage", "current_a"])
-    return TableFile(silver.readings, name, lines, concat_ledgers([ledger, missing]))
+    file = render(readings, silver.readings, rng, ["kwh", "voltage", "current_a"], name)
+    return replace(file, ledger=concat_ledgers([file.ledger, missing]))
 
 
 def _bill_defects(params: MetersParams, bills: pl.DataFrame, task: _Task) -> pl.DataFrame:
@@ -155,8 +155,7 @@ def _bill_defects(params: MetersParams, bills: pl.DataFrame, task: _Task) -> pl.
 def _bills_file(params: MetersParams, bills: pl.DataFrame, task: _Task, name: str) -> TableFile:
     rng = rng_for(params.seed, "bills-render", task.month.isoformat(), task.block)
     bills = duplicate(bills, rng, params.dirt.bill_duplicate, pl.col("bill_id"))
-    lines, ledger = render(bills, silver.bills, rng, numeric=["units_kwh", "total_amount"])
-    return TableFile(silver.bills, name, lines, ledger)
+    return render(bills, silver.bills, rng, ["units_kwh", "total_amount"], name)
 
 
 def _payments_file(params: MetersParams, payments: pl.DataFrame, task: _Task, name: str) -> TableFile:
@@ -167,5 +166,4 @@ def _payments_file(params: MetersParams, payments: pl.DataFrame, task: _Task, na
     )
     payments = choose_malformed(payments, rng, params.dirt.payment_malformed, numeric=True)
     payments = duplicate(payments, rng, params.dirt.payment_duplicate, pl.col("payment_id"))
-    lines, ledger = render(payments, silver.payments, rng, numeric=["amount_paid"])
-    return TableFile(silver.payments, name, lines, ledger)
+    return render(payments, silver.payments, rng, ["amount_paid"], name)

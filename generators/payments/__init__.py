@@ -20,9 +20,10 @@ from faker import Faker
 from contracts.payments import silver
 from core.errors import LakehouseError
 from core.lake import Lake
-from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
-from generators.dirt import DirtRates, choose_malformed, clean_file, duplicate, render, tag, untagged
+from generators.core import Random, Streams, TableFile, count_file, pick, remember_parameters, rng_for
+from generators.dirt import DirtRates, choose_malformed, clean_file, duplicate, render_files, tag, untagged
 from generators.payments.rhythm import Rhythm
+from generators.tasks import run_tasks
 
 # channel -> (id, fee percent, share of transactions, median amount, median seconds to process, failure rate)
 CHANNELS = {
@@ -41,6 +42,7 @@ CITIES = (
 )  # fmt: skip
 SEGMENTS = {"Retail": 0.70, "SME": 0.22, "Corporate": 0.08}
 SEGMENT_AMOUNT = {"Retail": 1.0, "SME": 2.5, "Corporate": 6.0}
+DAY = "_day"  # the position of a row's day among the days made together
 HOURLY = np.array([1, 1, 1, 1, 1, 2, 4, 6, 8, 9, 9, 9, 9, 9, 8, 8, 8, 9, 10, 10, 9, 7, 4, 2], dtype=float)
 
 
@@ -158,51 +160,87 @@ def _reference_files(params: PaymentsParams) -> list[TableFile]:
 
 
 def _write_days(task: _Task) -> list[tuple[bool, int]]:
-    lake = Lake(Path(task.root))
-    results = []
-    for day in task.days:
-        rows = _feed_defects(task.params, day_transactions(task.params, day), day)
-        lines, ledger = render(rows, silver.transactions, rng_for(task.params.seed, "render", day), ["amount"])
-        name = f"date={day.isoformat()}/transactions.csv"
-        results.append(TableFile(silver.transactions, name, lines, ledger).write(lake))
-    return results
+    """A month's days, made together: one frame for all their rows, each day drawing from its own streams."""
+    params, days, lake = task.params, task.days, Lake(Path(task.root))
+    rows = transactions(params, days)
+    dirt = Streams([rng_for(params.seed, "payments-dirt", day.isoformat()) for day in days], _sizes(rows, days))
+    rows = _feed_defects(params, rows, dirt)
+    renders = [rng_for(params.seed, "render", day) for day in days]
+    names = [f"date={day.isoformat()}/transactions.csv" for day in days]
+    files = render_files(rows, silver.transactions, renders, ["amount"], _sizes(rows, days), names)
+    return [file.write(lake) for file in files]
+
+
+def _sizes(rows: pl.DataFrame, days: tuple[dt.date, ...]) -> list[int]:
+    return np.bincount(rows.get_column(DAY).to_numpy(), minlength=len(days)).tolist()
 
 
 def day_transactions(params: PaymentsParams, day: dt.date) -> pl.DataFrame:
     """One day's transactions, in time order, as the seed describes them: 4 channels, about 90 % success."""
-    rng = rng_for(params.seed, "payments", day.isoformat())
-    n = int(params.volumes(np.array([day], dtype="datetime64[D]"))[0])
+    return transactions(params, (day,)).drop(DAY)
+
+
+def transactions(params: PaymentsParams, days: tuple[dt.date, ...]) -> pl.DataFrame:
+    """The transactions of `days`, day after day, with `DAY`: the position of a row's day in `days`. Each day
+    draws from its own stream, so a day's rows do not depend on the days made with it."""
+    draws = [_draws(params, day) for day in days]
+    drawn = {name: np.concatenate([d[name] for d in draws]) for name in draws[0]}
+    sizes = [len(d["who"]) for d in draws]
+    spec = np.array([CHANNELS[c][3:] for c in CHANNELS])[drawn["channel"]]  # median amount, median seconds, failures
     people = customers(params)
-    names = list(CHANNELS)
-    channel = rng.choice(len(names), n, p=[CHANNELS[c][2] for c in names])
-    spec = np.array([CHANNELS[c][3:] for c in names])[channel]  # median amount, median seconds, failure rate
-    who = rng.integers(0, len(people), n)
-    segment_factor = np.array([SEGMENT_AMOUNT[s] for s in people["segment"]])[who]
-    away = rng.random(n) < 0.15
-    city = np.where(away, np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)], people["home_city"][who])
-    hour = rng.choice(24, n, p=HOURLY / HOURLY.sum())
-    seconds = np.sort(hour * 3600 + rng.integers(0, 3600, n))
-    midnight = np.datetime64(day, "us")
+    day = np.repeat(np.arange(len(days)), sizes)
+    midnight = np.array(days, dtype="datetime64[us]")[day]
+    home_city = people.get_column("home_city").gather(drawn["who"])
+    city = pl.Series([c[0] for c in CITIES]).gather(drawn["city"]).zip_with(pl.Series(drawn["away"]), home_city)
     return untagged(
         pl.DataFrame(
             {
-                "transaction_id": np.char.add(f"T{day:%Y%m%d}", np.char.zfill(np.arange(1, n + 1).astype(str), 5)),
-                "transaction_ts": midnight + seconds.astype("timedelta64[s]"),
-                "customer_id": people["customer_id"].to_numpy()[who],
+                "transaction_id": np.concatenate([np.arange(1, n + 1) for n in sizes]),
+                "transaction_ts": midnight + drawn["second"].astype("timedelta64[s]"),
+                "customer_id": people.get_column("customer_id").gather(drawn["who"]),
                 "city": city,
-                "channel": np.array(names)[channel],
-                "amount": np.round(spec[:, 0] * segment_factor * rng.lognormal(0, 0.7, n), 2),
-                "status": np.where(rng.random(n) < spec[:, 2], "failed", "success"),
-                "processing_time": np.round(spec[:, 1] * rng.lognormal(0, 0.45, n), 3),
+                "channel": pl.Series(list(CHANNELS)).gather(drawn["channel"]),
+                "amount": np.round(spec[:, 0] * _segment_factors(params)[drawn["who"]] * drawn["amount"], 2),
+                "status": pl.Series(["success", "failed"]).gather((drawn["status"] < spec[:, 2]).astype(np.int64)),
+                "processing_time": np.round(spec[:, 1] * drawn["processing_time"], 3),
+                DAY: day,
             }
-        ).with_columns(pl.col("amount").cast(pl.Decimal(12, 2)))
+        ).with_columns(
+            pl.concat_str(
+                pl.lit(pl.Series([f"T{d:%Y%m%d}" for d in days]).gather(day)),
+                pl.col("transaction_id").cast(pl.String).str.zfill(5),
+            ).alias("transaction_id"),
+            pl.col("amount").cast(pl.Decimal(12, 2)),
+        )
     )
 
 
-def _feed_defects(params: PaymentsParams, rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+def _draws(params: PaymentsParams, day: dt.date) -> dict[str, np.ndarray]:
+    """A day's random draws, in the order its stream gives them."""
+    rng = rng_for(params.seed, "payments", day.isoformat())
+    n = int(params.volumes(np.array([day], dtype="datetime64[D]"))[0])
+    channel = rng.choice(len(CHANNELS), n, p=[c[2] for c in CHANNELS.values()])
+    who = rng.integers(0, params.customers, n)
+    away = rng.random(n) < 0.15
+    city = rng.integers(0, len(CITIES), n)
+    hour = rng.choice(24, n, p=HOURLY / HOURLY.sum())
+    second = np.sort(hour * 3600 + rng.integers(0, 3600, n))
+    amount = rng.lognormal(0, 0.7, n)
+    status = rng.random(n)
+    processing_time = rng.lognormal(0, 0.45, n)
+    return {"channel": channel, "who": who, "away": away, "city": city, "second": second, "amount": amount,
+            "status": status, "processing_time": processing_time}  # fmt: skip
+
+
+@cache
+def _segment_factors(params: PaymentsParams) -> np.ndarray:
+    """Each customer's factor on amounts, by segment."""
+    return customers(params).get_column("segment").replace_strict(SEGMENT_AMOUNT).to_numpy()
+
+
+def _feed_defects(params: PaymentsParams, rows: pl.DataFrame, rng: Random) -> pl.DataFrame:
     """The seed's validation has something to catch: bad amounts, statuses, channels, missing ids, repeats."""
     dirt, n = params.dirt, len(rows)
-    rng = rng_for(params.seed, "payments-dirt", day.isoformat())
     changes = {
         "non_positive": (pl.lit(0).cast(pl.Decimal(12, 2)) - pl.col("amount"), "amount"),
         "unknown_status": (pl.lit("pending"), "status"),

@@ -19,9 +19,10 @@ import polars as pl
 from bronze.reader import FIELD_COUNT
 from contracts.ratings.silver import HIGH_VALUE, customer_ratings_history
 from core.lake import Lake
-from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
+from generators.core import TableFile, count_file, csv_header, pick, remember_parameters, rng_for
 from generators.dirt import insert_copies, ledger, tag, untagged
 from generators.ratings.params import RatingsDirt, RatingsParams
+from generators.tasks import run_tasks
 
 __all__ = ["RatingsDirt", "RatingsParams", "agency_name", "generate"]
 
@@ -32,18 +33,18 @@ NEWLINE = "\r\n"
 _DEFECTS = ("letters", "overflow", "short", "long", "long_status")
 LONG_STATUS = "high-value customer reviewed monthly"  # longer than varchar(25)
 LINE = "_line"
-FILE = "_agency"  # which file of a task a row belongs to
-AGENCIES_A_TASK = 250
+FILE = "_file"  # which file of a task a row belongs to
+FILES_A_TASK = 250
 
 
 @dataclass(frozen=True)
 class _Files:
-    """A task: the files of some agencies on one day."""
+    """A task: the files of some agencies on some days."""
 
     root: str
     params: RatingsParams
     agencies: range
-    day: dt.date
+    days: tuple[dt.date, ...]
 
 
 def agency_name(index: int) -> str:
@@ -59,10 +60,12 @@ def agency_name(index: int) -> str:
 def generate(lake: Lake, params: RatingsParams, workers: int) -> dict[str, dict[str, int]]:
     """Write every agency's file of every day; files already written are left as they are."""
     remember_parameters(lake, "ratings", asdict(params), extendable={"days"})  # more days only add files
+    agencies = [range(a, min(a + FILES_A_TASK, params.agencies)) for a in range(0, params.agencies, FILES_A_TASK)]
+    dates = params.dates()
     tasks = [
-        _Files(str(lake.root), params, range(first, min(first + AGENCIES_A_TASK, params.agencies)), day)
-        for day in params.dates()
-        for first in range(0, params.agencies, AGENCIES_A_TASK)
+        _Files(str(lake.root), params, some, tuple(dates[d : d + FILES_A_TASK // len(some)]))
+        for some in agencies
+        for d in range(0, len(dates), FILES_A_TASK // len(some))
     ]
     totals: dict[str, dict[str, int]] = {}
     for written in run_tasks(_write_files, tasks, workers, desc="generate ratings"):
@@ -76,37 +79,36 @@ def _write_files(task: _Files) -> list[tuple[bool, int]]:
     recorded ones, so it would be the same: adding a day costs that day)."""
     lake = Lake(Path(task.root))
     folder = lake.bronze_dir(customer_ratings_history.domain, customer_ratings_history.bronze_dir_name)
-    names = [folder / _name(a, task.day) for a in task.agencies]
-    if all(path.exists() for path in names):
-        return [(False, 0)] * len(names)
-    return [file.write(lake) for file in agency_files(task.params, task.agencies, task.day)]
+    done = [day for day in task.days if all((folder / _name(a, day)).exists() for a in task.agencies)]
+    todo = tuple(day for day in task.days if day not in done)
+    made = [file.write(lake) for file in agency_files(task.params, task.agencies, todo)] if todo else []
+    return made + [(False, 0)] * (len(done) * len(task.agencies))
 
 
 def _name(agency: int, day: dt.date) -> str:
     return f"{day.isoformat()}/Customer Rating Agency {agency_name(agency)} Inc.csv"
 
 
-def agency_files(params: RatingsParams, agencies: range, day: dt.date) -> list[TableFile]:
-    """The files of `agencies` on `day`, with their ledgers. Each file's values come from its own random stream
+def agency_files(params: RatingsParams, agencies: range, days: tuple[dt.date, ...]) -> list[TableFile]:
+    """The files of `agencies` on `days`, with their ledgers. Each file's values come from its own random stream
     (so a file does not depend on which others are made with it); the text is made for all of them at once."""
-    draws = [_draw(params, agency, day) for agency in agencies]
-    frame = _dirty(pl.concat(draws))
-    lines = frame.select(FILE, LINE).partition_by(FILE, as_dict=True, include_key=False)
+    files = [(day, agency) for day in days for agency in agencies]
+    draws = [_draw(params, agency, day) for day, agency in files]
+    drawn = {name: np.concatenate([d[name] for d in draws]) for name in draws[0]}
+    numbers = np.repeat(np.arange(len(files)), [len(d["_kind"]) for d in draws])
+    frame = _dirty(pl.DataFrame({FILE: numbers} | drawn).with_columns(pl.col(*NUMBERS, "_overflow").cast(pl.String)))
+    header = csv_header(customer_ratings_history, NEWLINE)
+    texts = frame.group_by(FILE).agg((pl.lit(header) + pl.col(LINE).str.join("")).alias(LINE), pl.len())
+    contents = {file: (text.encode(), rows) for file, text, rows in texts.iter_rows()}  # a row per file
     ledgers = ledger(frame, FILE).partition_by(FILE, as_dict=True, include_key=False)
     empty = ledger(frame.clear())
     return [
-        TableFile(
-            customer_ratings_history,
-            _name(agency, day),
-            lines[(agency,)].get_column(LINE),
-            ledgers.get((agency,), empty),
-            NEWLINE,
-        )
-        for agency in agencies
+        TableFile(customer_ratings_history, _name(agency, day), *contents[number], ledgers.get((number,), empty))
+        for number, (day, agency) in enumerate(files)
     ]
 
 
-def _draw(params: RatingsParams, agency: int, day: dt.date) -> pl.DataFrame:
+def _draw(params: RatingsParams, agency: int, day: dt.date) -> dict[str, np.ndarray]:
     """One file's rows and the defects chosen for them, as numbers (one defect a row at most)."""
     rng = rng_for(params.seed, "ratings", agency, day.isoformat())
     pool = _pool(params, agency)
@@ -116,21 +118,18 @@ def _draw(params: RatingsParams, agency: int, day: dt.date) -> pl.DataFrame:
     for defect in _DEFECTS:
         kind[(kind == "") & pick(rng, n, getattr(params.dirt, defect))] = defect
     sign = np.where(rng.random(n) < 0.5, 1, -1)
-    return pl.DataFrame(
-        {
-            FILE: np.full(n, agency, dtype=np.int32),
-            "customer_number": rng.choice(pool, n, replace=False),
-            "customer_rating": rating,
-            "customer_rating_limit": rating + rng.integers(0, 300_000, n),
-            "customer_status": np.where(rng.random(n) < 0.25, HIGH_VALUE, "low-value"),
-            "_kind": kind.astype(str),
-            "_padded": pick(rng, n, params.dirt.padded) & (kind == ""),
-            "_which": np.array(NUMBERS)[rng.integers(0, len(NUMBERS), n)],  # the number a defect hits
-            "_letter": np.array(list("abcdxyz"))[rng.integers(0, 7, n)],
-            "_overflow": sign * (2**31 + rng.integers(0, 10**9, n)),
-            "_blank": pick(rng, n, params.dirt.blank),  # an empty line after the row
-        }
-    ).with_columns(pl.col(c).cast(pl.String) for c in (*NUMBERS, "_overflow"))
+    return {
+        "customer_number": rng.choice(pool, n, replace=False),
+        "customer_rating": rating,
+        "customer_rating_limit": rating + rng.integers(0, 300_000, n),
+        "customer_status": np.where(rng.random(n) < 0.25, HIGH_VALUE, "low-value"),
+        "_kind": kind.astype(str),
+        "_padded": pick(rng, n, params.dirt.padded) & (kind == ""),
+        "_which": np.array(NUMBERS)[rng.integers(0, len(NUMBERS), n)],  # the number a defect hits
+        "_letter": np.array(list("abcdxyz"))[rng.integers(0, 7, n)],
+        "_overflow": sign * (2**31 + rng.integers(0, 10**9, n)),
+        "_blank": pick(rng, n, params.dirt.blank),  # an empty line after the row
+    }
 
 
 def _pool(params: RatingsParams, agency: int) -> np.ndarray:

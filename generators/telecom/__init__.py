@@ -20,8 +20,9 @@ from contracts.telecom import silver
 from core.errors import LakehouseError
 from core.lake import Lake
 from core.store import write_json_atomically
-from generators.core import TableFile, count_file, pick, remember_parameters, rng_for, run_tasks
+from generators.core import TableFile, count_file, pick, remember_parameters, rng_for
 from generators.dirt import choose_malformed, clean_file, duplicate, insert_copies, render, tag, untagged
+from generators.tasks import run_tasks
 from generators.telecom.cdr import window_events
 from generators.telecom.forex import window_ticks
 from generators.telecom.params import TelecomDirt, TelecomParams
@@ -124,8 +125,7 @@ def _cdr_file(window: _Window, table: Table, events: pl.DataFrame, amount: str, 
     unknown = pick(rng, len(events), dirt.unknown_msisdn)
     events = insert_copies(events, unknown, "unknown_msisdn", pl.lit("msisdn not in crm_accounts"), [stranger])
     events = duplicate(events, rng, dirt.duplicate, pl.col("msisdn"))
-    lines, ledger = render(events, table, rng, numeric=numeric)
-    return TableFile(table, window.name, lines, ledger)
+    return render(events, table, rng, numeric, window.name)
 
 
 def _forex_file(window: _Window, ticks: pl.DataFrame) -> TableFile:
@@ -133,5 +133,4 @@ def _forex_file(window: _Window, ticks: pl.DataFrame) -> TableFile:
     rng = rng_for(window.params.seed, "forex_raw", window.start.isoformat(), window.end.isoformat())
     ticks = choose_malformed(untagged(ticks), rng, dirt.forex_malformed, numeric=True)
     ticks = duplicate(ticks, rng, dirt.forex_duplicate, pl.col("timestamp"))
-    lines, ledger = render(ticks, silver.forex_raw, rng, numeric=["bid_price", "ask_price", "spread"])
-    return TableFile(silver.forex_raw, window.name, lines, ledger)
+    return render(ticks, silver.forex_raw, rng, ["bid_price", "ask_price", "spread"], window.name)

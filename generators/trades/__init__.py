@@ -16,8 +16,9 @@ import polars as pl
 
 from contracts.trades import silver
 from core.lake import Lake
-from generators.core import TableFile, WorkbookFile, count_file, remember_parameters, rng_for, run_tasks
+from generators.core import WorkbookFile, count_file, remember_parameters, rng_for
 from generators.dirt import clean_file, ledger, render, render_cells
+from generators.tasks import run_tasks
 from generators.trades.params import TradesDirt, TradesParams
 from generators.trades.population import clients
 from generators.trades.transactions import NUMERIC, SHEET, WEEKS, month_counts, month_drop
@@ -58,8 +59,7 @@ def _write_month(task: _Month) -> tuple[bool, int]:
     rng = rng_for(task.params.seed, "trades-render", task.month.isoformat())
     name = f"transactions_{task.month:%Y-%m}"
     if (task.index + 1) % task.params.workbook_every:
-        lines, rows_ledger = render(rows, silver.transactions, rng, NUMERIC)
-        return TableFile(silver.transactions, f"{name}.csv", lines, rows_ledger).write(lake)
+        return render(rows, silver.transactions, rng, NUMERIC, f"{name}.csv").write(lake)
     cells = render_cells(rows, silver.transactions, rng, NUMERIC).with_columns(rows[SHEET])
     sheets = {week: cells.filter(pl.col(SHEET) == week).drop(SHEET) for week in WEEKS}
     ledgers = [ledger(rows.filter(pl.col(SHEET) == week)).with_columns(pl.lit(week).alias("sheet")) for week in WEEKS]

@@ -1,0 +1,103 @@
+"""`lakehouse generate all`, and tasks in one process or many: the same bronze, byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import TypeVar
+
+import pytest
+
+from core.lake import Lake
+from generators import meters, payments, ratings, telecom, trades
+from generators.tasks import run_tasks
+from pipelines.cli import main
+from tests.conftest import SMALL, SMALL_PAYMENTS, SMALL_RATINGS, SMALL_TELECOM, SMALL_TRADES
+
+T = TypeVar("T")
+R = TypeVar("R")
+# The small lakes of the other tests, with more than one task each
+PARAMS = {
+    meters: SMALL,
+    telecom: SMALL_TELECOM,  # a task a day
+    payments: replace(SMALL_PAYMENTS, end=dt.date(2024, 2, 2)),  # a task a month
+    trades: SMALL_TRADES,
+    ratings: replace(SMALL_RATINGS, days=50),  # a task per 250 files
+}
+
+
+def files(root: Path, domain: str = "") -> dict[str, tuple[str, int]]:
+    """Every bronze and ledger file (of `domain`, else of all), with its digest and modification time."""
+    paths = sorted(p for top in ("bronze", "_ledger") for p in (root / top / domain).rglob("*") if p.is_file())
+    return {
+        p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in paths
+    }
+
+
+def digests(root: Path, domain: str = "") -> dict[str, str]:
+    return {name: digest for name, (digest, _) in files(root, domain).items()}
+
+
+def test_generate_all_writes_each_domain_as_its_command_would_and_then_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    everything, alone = tmp_path / "all", tmp_path / "alone"
+    assert main(["--data-dir", str(everything), "generate", "all"]) == 0
+    first = capsys.readouterr().err
+    assert main(["--data-dir", str(alone), "generate", "ratings"]) == 0
+    assert digests(everything, "ratings") == digests(alone, "ratings")
+    assert capsys.readouterr().err in first  # and says the same
+    assert {name.split("/")[1] for name in files(everything)} == {"meters", "telecom", "payments", "trades", "ratings"}
+    before = files(everything)
+    assert main(["--data-dir", str(everything), "generate", "all"]) == 0
+    assert files(everything) == before  # not one file written again
+    said = [line for line in capsys.readouterr().err.splitlines() if "file(s) written" in line]
+    assert said and all(": 0 file(s) written" in line for line in said)
+
+
+@pytest.mark.parametrize("domain", PARAMS, ids=lambda module: module.__name__.rpartition(".")[2])
+def test_tasks_write_the_same_bytes_in_worker_processes(
+    domain: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small work stays in one process; every task in a worker instead writes the same bytes."""
+    one, workers = Lake(tmp_path / "one"), Lake(tmp_path / "workers")
+    domain.generate(one, PARAMS[domain], workers=2)
+    monkeypatch.setattr(domain, "run_tasks", in_workers)
+    domain.generate(workers, PARAMS[domain], workers=2)
+    assert digests(workers.root) == digests(one.root)
+
+
+def in_workers(work: Callable[[T], R], tasks: list[T], workers: int, desc: str) -> list[R]:
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return pool.map(work, tasks)
+
+
+def square(n: int) -> tuple[int, int]:
+    """n squared, and the process that worked it out; slow in the test's own process, quick in workers."""
+    if multiprocessing.parent_process() is None:
+        time.sleep(0.1)
+    if n == 99:
+        raise ValueError("the task of 99 fails")
+    return n * n, os.getpid()
+
+
+def test_tasks_run_here_from_the_front_and_in_workers_from_the_back_when_worth_it() -> None:
+    results = run_tasks(square, list(range(40)), workers=2, desc="squares")
+    assert [n for n, _ in results] == [n * n for n in range(40)]
+    processes = [pid for _, pid in results]
+    assert processes[0] == os.getpid() and processes[-1] != os.getpid()
+    assert processes == sorted(processes, key=lambda pid: pid != os.getpid())  # here a front run, there the rest
+    assert {pid for _, pid in run_tasks(square, list(range(3)), workers=2, desc="few")} == {os.getpid()}
+
+
+def test_a_task_failing_in_a_worker_fails_the_run() -> None:
+    with pytest.raises(ValueError, match="the task of 99 fails"):
+        run_tasks(square, list(range(100)), workers=2, desc="squares")
