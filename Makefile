@@ -22,11 +22,7 @@ $(EXTRAS_STAMP): $(STAMP)
 	touch $(EXTRAS_STAMP)
 
 pipeline: $(STAMP)  ## generate every domain (if absent) and run the whole lake
-	$(BIN)/lakehouse --data-dir $(DATA) generate meters
-	$(BIN)/lakehouse --data-dir $(DATA) generate telecom
-	$(BIN)/lakehouse --data-dir $(DATA) generate payments
-	$(BIN)/lakehouse --data-dir $(DATA) generate trades
-	$(BIN)/lakehouse --data-dir $(DATA) generate ratings
+	$(BIN)/lakehouse --data-dir $(DATA) generate all
 	$(BIN)/lakehouse --data-dir $(DATA) run
 	$(BIN)/lakehouse --data-dir $(DATA) report ratings
 

@@ -356,6 +356,8 @@ def strip_terminators(raw: pl.Expr) -> pl.Expr:
 def line_ends(data: bytes) -> np.ndarray:
     """The offset just past each line terminator: LF, CRLF, or a CR alone (as old Mac files end lines)."""
     arr = np.frombuffer(data, dtype=np.uint8)
+    if b"\r" not in data:  # the usual case, in a third of the time: line feeds only
+        return np.flatnonzero(arr == 10) + 1
     lf = arr == 10
     lone_cr = arr == 13
     lone_cr[:-1] &= ~lf[1:]
