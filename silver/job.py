@@ -44,15 +44,10 @@ from silver import quarantine as q
 from silver.keys import earliest, repeated_across
 from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
+from silver.staging import PARTITION, Staging
 
 WHOLE = ""  # the single partition of an unpartitioned table
-STAGED_ROW_GROUP = 65_536
-# New bronze up to this size per table and run is staged in memory; more is staged on disk, so that memory stays
-# bounded however much arrives at once. (Measured: staging the default lake's 2.4 M forex ticks on disk, written as
-# LZ4 and read back, cost about 0.9 s of CPU.)
-STAGE_IN_MEMORY_BYTES = 256 * 1024 * 1024
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
-PARTITION = "_p"  # the partition of a row while it is staged and merged
 Progress = Callable[..., Iterable]
 
 
@@ -93,10 +88,7 @@ class SilverJob:
         self.released: dict[str, list[pl.DataFrame]] = defaultdict(list)  # quarantine file -> its rows loaded now
         self.set_aside_count = itertools.count()
         self.stage_count = itertools.count()
-        self.lock = threading.Lock()  # guards the two indexes below, filled by threads
-        self.staged: dict[str, list[tuple[str, int]]] = defaultdict(list)  # partition -> (staged name, rows)
-        # staged rows by partition, when staged in memory (each merge then takes its partitions' rows, no others)
-        self.in_memory: dict[str, list[pl.DataFrame]] | None = None
+        self.lock = threading.Lock()  # guards the index below, filled by threads
         self.set_aside: dict[str, list[Path]] = defaultdict(list)  # quarantine file -> files with its rows
 
     def run(self) -> SilverResult:
@@ -118,9 +110,7 @@ class SilverJob:
 
         self.parents = {name: read() for name, read in self.read_parents.items()}
         self.version_dir = self.store.new_version(self.run_id)
-        self.staging = self.version_dir / "_staging"
-        if sum(f.bytes for f in new_files) <= STAGE_IN_MEMORY_BYTES:
-            self.in_memory = defaultdict(list)
+        self.staging = Staging(self.version_dir / "_staging", self.table.key[0], sum(f.bytes for f in new_files))
         batches = batches_of(new_files)
         inputs = [
             f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
@@ -133,7 +123,7 @@ class SilverJob:
             self._unique_across_partitions(partitions)
         self._write_quarantine()
         totals = q.account(self.table, self.version_dir / QUARANTINE, partitions, ingested)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.remove()
         shutil.rmtree(self.version_dir / SET_ASIDE, ignore_errors=True)
         before = self.previous["rows"] if self.previous else dict.fromkeys(totals, 0)
         self.store.publish(
@@ -228,33 +218,7 @@ class SilverJob:
             return
         if self.row_wise:
             valid = self.derivation(valid, self.parents)
-        rows = valid.with_columns(self._partition_of())
-        if self.in_memory is not None:
-            parts = rows.partition_by(PARTITION, as_dict=True)
-            with self.lock:
-                for (partition,), part in parts.items():
-                    self.in_memory[partition].append(part)
-                    self.staged[partition].append((name, len(part)))
-            return
-        counts = rows.group_by(PARTITION).len().rows()
-        # sorted, in small row groups: merging reads one partition and range of keys at a time
-        order = [self.table.key[0]] if len(counts) == 1 else [PARTITION, self.table.key[0]]
-        self.staging.mkdir(parents=True, exist_ok=True)
-        path = self.staging / f"{name}.parquet"
-        rows.sort(order).write_parquet(path, compression="lz4", row_group_size=STAGED_ROW_GROUP)
-        with self.lock:
-            for partition, count in counts:
-                self.staged[partition].append((name, count))
-
-    def _staged_rows(self, unit: list[str]) -> pl.LazyFrame:
-        """The rows staged for the partitions of `unit`."""
-        if self.in_memory is not None:
-            return pl.concat([f for p in unit for f in self.in_memory[p]], how="vertical_relaxed").lazy()
-        staged = {name for p in unit for name, _ in self.staged[p]}
-        rows = pl.scan_parquet([self.staging / f"{name}.parquet" for name in sorted(staged)])
-        if any(name in staged for p in self.staged.keys() - set(unit) for name, _ in self.staged[p]):
-            rows = rows.filter(pl.col(PARTITION).is_in(unit))  # files shared with other groups
-        return rows
+        self.staging.add(valid.with_columns(self._partition_of()), name)
 
     def _partition_of(self) -> pl.Expr:
         spec = self.table.partition
@@ -295,12 +259,12 @@ class SilverJob:
             existing.pop(self.reprocess, None)  # rebuilt from its files alone
         if self.table.partition and existing.get(WHOLE, {}).get("rows") == 0:
             existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
-        for partition in existing.keys() - self.staged.keys():
+        for partition in existing.keys() - self.staging.partitions:
             link_files(
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
-        partitions = {p: facts for p, facts in existing.items() if p not in self.staged}
-        sizes = {p: existing.get(p, {}).get("rows", 0) + sum(n for _, n in self.staged[p]) for p in self.staged}
+        partitions = {p: facts for p, facts in existing.items() if p not in self.staging.partitions}
+        sizes = {p: existing.get(p, {}).get("rows", 0) + self.staging.rows_of(p) for p in self.staging.partitions}
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
         large = any(size > merging.BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
@@ -327,7 +291,7 @@ class SilverJob:
         staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
         stays bounded however large the partition grows.
         """
-        sources = [self._staged_rows(unit)]
+        sources = [self.staging.rows(unit)]
         for partition in (p for p in unit if p in existing):
             current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
             sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))
