@@ -22,7 +22,7 @@ from pathlib import Path
 
 import contracts
 from core.lake import Lake
-from pipelines.bench import measure, print_targets
+from pipelines.bench import measure, print_targets, save_report
 
 DOMAINS = ("meters", "telecom", "payments", "trades", "ratings")
 TIMES = 5
@@ -58,9 +58,8 @@ def bench_targets(lake: Lake, scale: float, workers: int) -> dict:
         "command_line": command_line,
     }
     out = lake.root / "_bench" / f"targets-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=1))
+    save_report(report, out, scratch)
     _print(report, out)
-    shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
