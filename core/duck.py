@@ -33,11 +33,12 @@ class View:
         return cls(table.schema, table.name, path, columns, table.partition is not None)
 
 
-def table_views(lake: Lake) -> list[View]:
-    """A view of every published table at its stable path, with each silver table's quarantine."""
+def table_views(lake: Lake, domain: str | None = None) -> list[View]:
+    """A view of every published table (of `domain`, if given) at its stable path, with each silver table's
+    quarantine."""
     views = []
     for table in contracts.tables():
-        if TableStore(lake, table).state() is None:
+        if (domain is not None and table.domain != domain) or TableStore(lake, table).state() is None:
             continue
         views.append(View.of(table, lake.table_path(table)))
         if table.layer == "silver" and not table.computed:
@@ -112,10 +113,14 @@ def empty_view_sql(table: Table) -> list[str]:
 
 
 def connect(
-    lake: Lake, threads: int | None = None, memory_limit: str | None = None, split_views: bool = True
+    lake: Lake,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    split_views: bool = True,
+    domain: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per published table (and the `split_views` of those declaring them, which
-    models never read); spills to the lake's _tmp directory."""
+    """An in-memory DuckDB with a view per published table (of `domain`, if given: binding a view lists its files)
+    and the `split_views` of those declaring them, which models never read; spills to the lake's _tmp directory."""
     con = duckdb.connect()
     temp = lake.tmp / "duckdb"
     temp.mkdir(parents=True, exist_ok=True)
@@ -125,7 +130,7 @@ def connect(
         con.execute(f"set threads = {int(threads)}")
     if memory_limit:
         con.execute(f"set memory_limit = '{memory_limit}'")
-    for view in table_views(lake):
+    for view in table_views(lake, domain):
         for statement in view_sql(view):
             con.execute(statement)
     for statement in split_view_sql(lake) if split_views else []:

@@ -28,11 +28,19 @@ class DuckDBEngine:
     name = "duckdb"
     errors = (duckdb.Error,)
 
-    def __init__(self, lake: Lake, macros: str, threads: int | None = None, memory_limit: str | None = None):
+    def __init__(
+        self,
+        lake: Lake,
+        macros: str,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        domain: str | None = None,
+    ):
+        """`domain`: the one whose models it builds (they read no other's tables): only its tables are bound."""
         self.lake = lake
-        self.con = connect(lake, threads, memory_limit, split_views=False)
-        # macros bind the tables they read: those without a view (not built when connect looked, which another
-        # domain's run may have changed since) read as empty until published
+        self.con = connect(lake, threads, memory_limit, split_views=False, domain=domain)
+        # macros bind the tables they read: those without a view (another domain's, or not built when connect
+        # looked, which another domain's run may have changed since) read as empty
         viewed = {f"{schema}.{name}" for schema, name in self.con.execute(
             "select schema_name, view_name from duckdb_views() where not internal"
         ).fetchall()}  # fmt: skip

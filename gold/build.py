@@ -57,17 +57,19 @@ class GoldBuilder:
         threads: int | None = None,
         memory_limit: str | None = None,
         engine: Engine | None = None,
+        domain: str | None = None,
     ):
         """`engine`: what builds the models (default: DuckDB, which checks what either writes). Engines start at the
-        first model to build: a run with nothing to build opens no connection."""
+        first model to build: a run with nothing to build opens no connection. `domain`: the only one whose models
+        it builds, if given."""
         self.lake, self.run_id = lake, run_id
-        self.threads, self.memory_limit, self.other = threads, memory_limit, engine
+        self.threads, self.memory_limit, self.other, self.domain = threads, memory_limit, engine, domain
         self._duckdb: DuckDBEngine | None = None
 
     @property
     def duckdb(self) -> DuckDBEngine:
         if self._duckdb is None:
-            self._duckdb = DuckDBEngine(self.lake, macros_sql(), self.threads, self.memory_limit)
+            self._duckdb = DuckDBEngine(self.lake, macros_sql(), self.threads, self.memory_limit, self.domain)
         return self._duckdb
 
     @property
@@ -207,6 +209,11 @@ class GoldBuilder:
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:
         shutil.rmtree(version_dir, ignore_errors=True)
         self.duckdb.bind(model.table, self.lake.table_path(model.table) if previous else None)
+
+
+def other_domains_read(model: Model) -> list[str]:
+    """The tables of other domains a model reads or references: none may (domains are built side by side)."""
+    return [name for name in model.depends_on if _contract(name).domain != model.table.domain]
 
 
 def _partitioned_alike(table: Table, input_name: str) -> bool:

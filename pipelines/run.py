@@ -305,16 +305,22 @@ def _run_gold(
 ) -> None:
     """Build the stale (or selected) models of `domains`, the domains side by side on DuckDB (models read no other
     domain's tables), one after the other on Spark, which shares its session; a domain with a failed model fails."""
-    from gold.build import GoldBuilder
+    from gold.build import GoldBuilder, other_domains_read
 
     graph = dependencies()
     candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
+    for name in candidates:
+        if crossing := other_domains_read(models()[name]):
+            raise LakehouseError(
+                f"{models()[name].path}: {name} reads {', '.join(crossing)}, of another domain; a gold model reads "
+                "its own domain's tables only (a run builds domains side by side): copy what it needs into its domain"
+            )
     forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
     engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
 
     def domain_gold(domain: str) -> None:
-        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine)
+        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
             failed = _build_models(builder, names, forced, graph, manifest, options.engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import polars as pl
 import pytest
@@ -9,7 +11,7 @@ import pytest
 import contracts
 from core.checks import check_table
 from core.errors import CheckFailedError
-from gold.build import GoldBuilder
+from gold.build import GoldBuilder, other_domains_read
 from gold.models import Model, models
 from tests.conftest import gold, ledger, quarantine, run_lake
 
@@ -149,3 +151,11 @@ def test_quarantined_rows_never_reach_gold(built) -> None:
         "meter_id", pl.col("reading_ts").dt.strftime("%Y-%m-%d %H:%M:%S").alias("reading_ts")
     )
     assert bad.join(facts, on=["meter_id", "reading_ts"], how="inner").is_empty()
+
+
+def test_models_read_their_own_domain_only() -> None:
+    """What lets a run build domains side by side, each on its own connection: found, not assumed."""
+    assert [name for name, model in models().items() if other_domains_read(model)] == []
+    model = models()["prepared_layers.forex_ohlc_m1"]
+    crossing = replace(model, reads=(*model.reads, "gold_meters.dim_meter", "quarantine_payments.transactions"))
+    assert other_domains_read(crossing) == ["gold_meters.dim_meter", "quarantine_payments.transactions"]
