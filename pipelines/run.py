@@ -35,6 +35,7 @@ from pipelines import history, unchanged
 from pipelines.engine import check_engine, gold_engine
 from pipelines.graph import downstream, topological
 from pipelines.manifest import Manifest, conclude, domain_failed, now
+from pipelines.recovery import recover
 from pipelines.repair import repair_command
 from pipelines.selection import resolve_domains, select_models
 from silver.result import SilverResult
@@ -134,25 +135,6 @@ def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
             result = GoldResult(table.qualified_name, "up_to_date", state["version"], state.get("rows"))
             manifest.gold[table.qualified_name] = asdict(result)
     logs.event("run_unchanged", "nothing changed since the last complete run: every table is current")
-
-
-def recover(lake: Lake) -> None:
-    """Finish what a crashed run left: point stable paths at committed versions, delete uncommitted ones and the
-    temporary files of atomic writes it did not finish (a manifest's never has the same name twice)."""
-    for table in contracts.tables():
-        store = TableStore(lake, table)
-        state = store.state()
-        if state is not None:
-            store.repair_links()
-        store.collect_garbage(keep_previous=state.get("previous_version") if state else None)
-    shutil.rmtree(lake.tmp, ignore_errors=True)
-    # Under the lake lock no write of these is under way: a hidden one is a killed run's (bronze's are the
-    # producers' own, and are left alone).
-    for folder in (lake.runs, lake.root / "_state", lake.unchanged, lake.root / "silver", lake.root / "gold"):
-        for leftover in folder.rglob(".*") if folder.is_dir() else ():
-            if leftover.name.endswith((".tmp", ".link")):
-                leftover.unlink(missing_ok=True)
-    lake.catalog.with_name(f".{lake.catalog.name}.tmp").unlink(missing_ok=True)
 
 
 def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
