@@ -254,16 +254,16 @@ def records(
     raw = pl.col(RAW)
     blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n", "\r"])
     quoted = raw.str.contains('"', literal=True)
-    fields_fit = (  # exactly `width` fields: counted commas, or for quoted lines the strict field pattern
-        pl.when(quoted)
-        .then(raw.str.contains(_line_pattern(width)))
-        .otherwise(raw.str.count_matches(",", literal=True) == width - 1)
-    )
-    checks = frame.select((fields_fit & ~blank & ~pl.Series(undecodable)).alias("ok"), quoted.any().alias("quoted"))
-    is_clean = checks.get_column("ok")
+    any_quoted = bool(frame.select(quoted.any()).item())
+    # exactly `width` fields: counted commas, or for quoted lines the strict field pattern (matched only when a
+    # line is quoted: polars evaluates both branches of a when)
+    commas_fit = raw.str.count_matches(",", literal=True) == width - 1
+    fields_fit = pl.when(quoted).then(raw.str.contains(_line_pattern(width))).otherwise(commas_fit) if any_quoted else commas_fit
+    is_clean = frame.select((fields_fit & ~blank & ~pl.Series(undecodable)).alias("ok")).to_series()
     all_clean = bool(is_clean.all())
     clean_rows = frame if all_clean else frame.filter(is_clean)
-    fields = _parse_clean(body if all_clean else None, clean_rows[RAW], width, bool(checks["quoted"][0]))
+    clean_body = body if all_clean else _clean_bytes(body, frame[RAW], is_clean, undecodable)
+    fields = _parse_clean(clean_body, clean_rows[RAW], width, any_quoted)
     if fields is None:  # polars' parser disagrees with the line count: split everything strictly
         is_clean = pl.Series("ok", [False] * len(frame))
         all_clean, clean_rows = False, frame.clear()
@@ -285,9 +285,20 @@ def _line_pattern(width: int) -> str:
     return rf"^{field}(?:,{field}){{{width - 1}}}\r?\n?$"
 
 
+def _clean_bytes(body: bytes, lines: pl.Series, is_clean: pl.Series, undecodable: np.ndarray) -> bytes | None:
+    """The bytes of the clean lines of `body`, which `lines` cover in order; cut by a byte mask, without making
+    Python text of them. None if a line was decoded with replacements (its text no longer measures its bytes)."""
+    if undecodable.any():
+        return None
+    lengths = lines.str.len_bytes().to_numpy()
+    if int(lengths.sum()) != len(body):
+        return None
+    return np.frombuffer(body, dtype=np.uint8)[np.repeat(is_clean.to_numpy(), lengths)].tobytes()
+
+
 def _parse_clean(body: bytes | None, lines: pl.Series, width: int, quoted: bool) -> pl.DataFrame | None:
-    """Fields of lines already proven to hold `width` fields, by polars' CSV parser; None if its row count
-    disagrees."""
+    """Fields of lines already proven to hold `width` fields (whose bytes are `body`, when known), by polars' CSV
+    parser; None if its row count disagrees."""
     names = [f"field_{i}" for i in range(width)]
     if len(lines) == 0:
         return pl.DataFrame(schema={n: pl.String for n in names})
