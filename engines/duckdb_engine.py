@@ -39,16 +39,18 @@ class DuckDBEngine:
         """`domain`: the one whose models it builds (they read no other's tables): only its tables are bound."""
         self.lake = lake
         self.con = connect(lake, threads, memory_limit, split_views=False, domain=domain)
-        # macros bind the tables they read: those without a view (another domain's, or not built when connect
-        # looked, which another domain's run may have changed since) read as empty
+        # macros bind the tables they read: the domain's (every domain's without one) that had no view when connect
+        # looked read as empty
         viewed = {f"{schema}.{name}" for schema, name in self.con.execute(
             "select schema_name, view_name from duckdb_views() where not internal"
         ).fetchall()}  # fmt: skip
-        for table in contracts.tables():
-            if table.qualified_name not in viewed:
-                for statement in empty_view_sql(table):
-                    self.con.execute(statement)
-        self.con.execute(macros)
+        empty = [
+            statement
+            for table in contracts.tables(domain=domain)
+            if table.qualified_name not in viewed
+            for statement in empty_view_sql(table)
+        ]
+        self.con.execute(";\n".join([*empty, macros]))  # one call: a statement each costs a round trip
 
     def close(self) -> None:
         self.con.close()

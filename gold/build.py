@@ -69,7 +69,7 @@ class GoldBuilder:
     @property
     def duckdb(self) -> DuckDBEngine:
         if self._duckdb is None:
-            self._duckdb = DuckDBEngine(self.lake, macros_sql(), self.threads, self.memory_limit, self.domain)
+            self._duckdb = DuckDBEngine(self.lake, macros_sql(self.domain), self.threads, self.memory_limit, self.domain)
         return self._duckdb
 
     @property
