@@ -1,4 +1,5 @@
-"""Independent pieces of work (a run's domains) side by side, in threads.
+"""Independent pieces of work side by side, in threads: a run's domains, and a domain's gold models as their
+dependencies allow.
 
 Much of a domain's time is latency, not computing: DuckDB planning and writing small models, Python between
 polars steps, files flushed to disk. Two domains at once on two cores: the gold stage of the default lake took
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -50,3 +51,48 @@ def run_each(work: Callable[[T], None], items: Sequence[T], workers: int | None 
             thread.join(0.1)  # in short waits, so that the caller's thread still receives Ctrl-C
     if errors:
         raise errors[0]
+
+
+def run_graph(
+    work: Callable[[T], bool], items: Sequence[T], needs: Mapping[T, Iterable[T]], workers: int | None = None
+) -> list[T]:
+    """`work(item)` for every item once the items it `needs` (those among `items`) have succeeded, `workers` at a
+    time, earlier items first. `work` returns whether it succeeded; an item needing one that did not is not run.
+    Returns those, in order. The first exception `work` raises is raised here once the running ones finish."""
+    inside = set(items)
+    needs = {item: [n for n in needs.get(item, ()) if n in inside] for item in items}
+    succeeded: dict[T, bool] = {}
+    started: set[T] = set()
+    blocked: list[T] = []
+    errors: list[BaseException] = []
+    changed = threading.Condition()
+
+    def ready() -> T | None:
+        return next((i for i in items if i not in started and all(n in succeeded for n in needs[i])), None)
+
+    def worker() -> None:
+        while True:
+            with changed:
+                while not errors and len(started) < len(items) and (item := ready()) is None:
+                    changed.wait()
+                if errors or len(started) == len(items):
+                    return
+                started.add(item)
+            ok = False
+            try:
+                if all(succeeded[n] for n in needs[item]):
+                    ok = work(item)
+                else:
+                    blocked.append(item)
+            except BaseException as error:  # re-raised in the caller's thread
+                errors.append(error)
+            finally:
+                with changed:
+                    succeeded[item] = ok
+                    changed.notify_all()
+
+    count = min(len(items), workers or os.cpu_count() or 1)
+    run_each(lambda _: worker(), range(count), count)
+    if errors:
+        raise errors[0]
+    return [item for item in items if item in blocked]

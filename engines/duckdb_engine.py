@@ -7,6 +7,7 @@ name to a candidate version, some of its partitions, or the published version.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,10 +39,13 @@ class DuckDBEngine:
     ):
         """`domain`: the one whose models it builds (they read no other's tables): only its tables are bound."""
         self.lake = lake
-        self.con = connect(lake, threads, memory_limit, split_views=False, domain=domain)
+        self.base = connect(lake, threads, memory_limit, split_views=False, domain=domain)
+        self.cursors: list[duckdb.DuckDBPyConnection] = []
+        self.local = threading.local()
+        self.lock = threading.Lock()
         # macros bind the tables they read: the domain's (every domain's without one) that had no view when connect
         # looked read as empty
-        viewed = {f"{schema}.{name}" for schema, name in self.con.execute(
+        viewed = {f"{schema}.{name}" for schema, name in self.base.execute(
             "select schema_name, view_name from duckdb_views() where not internal"
         ).fetchall()}  # fmt: skip
         empty = [
@@ -50,10 +54,23 @@ class DuckDBEngine:
             if table.qualified_name not in viewed
             for statement in empty_view_sql(table)
         ]
-        self.con.execute(";\n".join([*empty, macros]))  # one call: a statement each costs a round trip
+        self.base.execute(";\n".join([*empty, macros]))  # one call: a statement each costs a round trip
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection to the engine's database: models built side by side each set their own
+        variables (`rebuild_from`) and share the views and macros."""
+        con = getattr(self.local, "con", None)
+        if con is None:
+            with self.lock:
+                con = self.local.con = self.base.cursor()
+                self.cursors.append(con)
+        return con
 
     def close(self) -> None:
-        self.con.close()
+        for con in self.cursors:
+            con.close()
+        self.base.close()
 
     def write(self, model: Model, directory: Path, rebuild: set[str] | None) -> dict[str, int]:
         """Write the model's rows into the empty `directory`: one file ordered by key for an unpartitioned table,

@@ -14,6 +14,7 @@ data rather than the history.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Protocol
@@ -65,11 +66,15 @@ class GoldBuilder:
         self.lake, self.run_id = lake, run_id
         self.threads, self.memory_limit, self.other, self.domain = threads, memory_limit, engine, domain
         self._duckdb: DuckDBEngine | None = None
+        self._starting = threading.Lock()  # models built side by side start one engine
 
     @property
     def duckdb(self) -> DuckDBEngine:
-        if self._duckdb is None:
-            self._duckdb = DuckDBEngine(self.lake, macros_sql(self.domain), self.threads, self.memory_limit, self.domain)
+        with self._starting:
+            if self._duckdb is None:
+                self._duckdb = DuckDBEngine(
+                    self.lake, macros_sql(self.domain), self.threads, self.memory_limit, self.domain
+                )
         return self._duckdb
 
     @property

@@ -26,14 +26,14 @@ from core import logs
 from core.errors import CheckFailedError, LakehouseError
 from core.lake import Lake
 from core.lock import lake_lock
-from core.parallel import run_each
+from core.parallel import run_each, run_graph
 from core.progress import progress
 from core.store import TableStore, read_table, wait_for_garbage, write_json_atomically
 from gold.models import dependencies, models
 from gold.result import GoldResult
 from pipelines import history, unchanged
 from pipelines.engine import check_engine, gold_engine
-from pipelines.graph import downstream, topological
+from pipelines.graph import topological
 from pipelines.manifest import Manifest, conclude, domain_failed, now
 from pipelines.recovery import recover
 from pipelines.repair import repair_command
@@ -285,8 +285,9 @@ def _log_silver(result: SilverResult) -> None:
 def _run_gold(
     lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
 ) -> None:
-    """Build the stale (or selected) models of `domains`, the domains side by side on DuckDB (models read no other
-    domain's tables), one after the other on Spark, which shares its session; a domain with a failed model fails."""
+    """Build the stale (or selected) models of `domains`, the domains (and a domain's independent models) side by
+    side on DuckDB (models read no other domain's tables), one after the other on Spark, which shares its session;
+    a domain with a failed model fails."""
     from gold.build import GoldBuilder, other_domains_read
 
     graph = dependencies()
@@ -300,12 +301,15 @@ def _run_gold(
     forced = set(candidates) if options.full_refresh else selected
     chosen = [n for n in candidates if n in forced] if options.select else candidates
     engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
+    # on DuckDB a domain's models are built side by side too, as their dependencies allow: most of a small
+    # model's time is latency (planning, checks, flushing files), and refresh cycles rebuild small days
+    model_workers = 1 if engine is not None else options.threads
 
     def domain_gold(domain: str) -> None:
         builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
-            failed = _build_models(builder, names, forced, graph, manifest, options.engine)
+            failed = _build_models(builder, names, forced, graph, manifest, options.engine, model_workers)
         finally:
             builder.close()
         if failed:
@@ -326,24 +330,23 @@ def _build_models(
     graph: dict[str, tuple[str, ...]],
     manifest: Manifest,
     engine: str,
+    workers: int | None,
 ) -> list[str]:
-    """Build models in order; a failed model skips its descendants but not the others. Returns the failed. Each
-    model's entry names the engine that built it."""
-    failed: list[str] = []
-    blocked: set[str] = set()
-    for name in progress(chosen, desc="gold", unit="model"):
-        if name in blocked:
-            manifest.gold[name] = {"status": "skipped", "message": "an upstream model failed"}
-            continue
+    """Build models, each once those it reads are built, `workers` at a time; a failed model skips its descendants
+    but not the others. Returns the failed. Each model's entry names the engine that built it."""
+    entries = manifest.gold
+    bar = progress(None, desc="gold", unit="model", total=len(chosen))
+
+    def build(name: str) -> bool:
         try:
             result = builder.build(models()[name], force=name in forced)
         except CheckFailedError as error:
             logs.event("gold_failed", f"error: {error}", logging.ERROR, model=name)
-            manifest.gold[name] = {"status": "failed", "message": str(error)}
-            failed.append(name)
-            blocked |= downstream(graph, name)
-            continue
-        manifest.gold[name] = asdict(result)
+            entries[name] = {"status": "failed", "message": str(error)}
+            return False
+        finally:
+            bar.update()
+        entries[name] = asdict(result)
         if result.status == "built":
             message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
             if engine != "duckdb":
@@ -351,7 +354,14 @@ def _build_models(
             logs.event(
                 "gold_built", message, model=name, rows=result.rows, seconds=result.seconds, engine=result.engine
             )
-    return failed
+        return True
+
+    try:
+        for name in run_graph(build, chosen, graph, workers):
+            entries[name] = {"status": "skipped", "message": "an upstream model failed"}
+    finally:
+        bar.close()
+    return [name for name in chosen if entries.get(name, {}).get("status") == "failed"]
 
 
 def _outputs(lake: Lake, domains: list[str]) -> list[dict[str, Any]]:

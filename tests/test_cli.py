@@ -13,7 +13,9 @@ import pytest
 
 from core.lake import Lake
 from core.lock import lake_lock
+from gold.models import dependencies
 from pipelines.cli import main
+from pipelines.graph import downstream, topological
 
 COMMANDS = [
     [],
@@ -171,3 +173,22 @@ def test_a_model_failing_its_checks_exits_5_and_keeps_its_last_version(payments_
         .startswith("lakehouse: error: 1 gold model(s) failed: gold_payments.dim_channel")
     )
     assert (lake.root / "gold" / "payments" / "dim_channel").resolve() == published
+
+
+def test_a_failed_model_skips_what_reads_it_and_the_others_are_built(payments_lake: Lake, tmp_path: Path) -> None:
+    """Models are built side by side as their dependencies allow: a failure still stops exactly its descendants."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(payments_lake.root, lake.root, symlinks=True)
+    channels = lake.root / "silver" / "payments" / "channels"
+    shutil.copy(next(channels.glob("*.parquet")), channels / "copied.parquet")
+    result = lakehouse("--data-dir", str(lake.root), "run", "--domain", "payments", "--layer", "gold", "--full-refresh")
+    assert result.returncode == 5, result.stderr
+    entries = json.loads(max((lake.root / "_runs").glob("*.json")).read_text())["gold"]
+    graph = dependencies()
+    failed = "gold_payments.dim_channel"
+    below = downstream(graph, failed)
+    order = [name for name in topological(graph) if name.startswith("gold_payments.")]
+    assert entries[failed]["status"] == "failed" and below
+    assert {entries[name]["status"] for name in below} == {"skipped"}
+    others = set(order) - below - {failed}
+    assert others and {entries[name]["status"] for name in others} == {"built"}
