@@ -10,6 +10,7 @@ published, and the next run repairs the rest.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -54,11 +55,17 @@ def run_each(work: Callable[[T], None], items: Sequence[T], workers: int | None 
 
 
 def run_graph(
-    work: Callable[[T], bool], items: Sequence[T], needs: Mapping[T, Iterable[T]], workers: int | None = None
+    work: Callable[[T], bool],
+    items: Sequence[T],
+    needs: Mapping[T, Iterable[T]],
+    workers: int | None = None,
+    slots: threading.Semaphore | None = None,
 ) -> list[T]:
     """`work(item)` for every item once the items it `needs` (those among `items`) have succeeded, `workers` at a
-    time, earlier items first. `work` returns whether it succeeded; an item needing one that did not is not run.
-    Returns those, in order. The first exception `work` raises is raised here once the running ones finish."""
+    time, earlier items first; each holds one of `slots` while it works, if given (shared by graphs running side
+    by side, so that together they run no more jobs than it has slots). `work` returns whether it succeeded; an item
+    needing one that did not is not run. Returns those, in order. The first exception `work` raises is raised here
+    once the running ones finish."""
     inside = set(items)
     needs = {item: [n for n in needs.get(item, ()) if n in inside] for item in items}
     succeeded: dict[T, bool] = {}
@@ -81,7 +88,8 @@ def run_graph(
             ok = False
             try:
                 if all(succeeded[n] for n in needs[item]):
-                    ok = work(item)
+                    with slots or contextlib.nullcontext():
+                        ok = work(item)
                 else:
                     blocked.append(item)
             except BaseException as error:  # re-raised in the caller's thread

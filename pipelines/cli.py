@@ -112,7 +112,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--layer", choices=["silver", "gold"], action="append", help="only this layer (repeatable)")
     run.add_argument(
-        "--threads", type=positive_int, default=None, help="threads for silver and gold (default: all cores)"
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="threads for silver and gold, and how many of a domain's tables or models run at once (default: all "
+        "cores)",
     )
     run.add_argument(
         "--memory-limit",
@@ -131,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "--engine",
         default=os.environ.get("LAKEHOUSE_ENGINE", "duckdb"),
         help="what builds gold models: duckdb or spark (default: $LAKEHOUSE_ENGINE or duckdb); silver stays polars, "
-        "and models Spark cannot run yet are built by DuckDB",
+        "and DuckDB checks what either engine writes",
     )
     run.add_argument(
         "--spark-master", default="local[*]", help="with --engine spark: a local session's master (default local[*])"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 import threading
 import time
@@ -111,13 +112,15 @@ def _work(
     """Silver, gold and the catalog, each checked table by table."""
     from pipelines import catalog
 
+    # what domains run side by side share: no more tables or models at once than there are threads
+    jobs = threading.BoundedSemaphore(options.threads or os.cpu_count() or 1)
     if "silver" in options.layers:
-        _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest))
+        _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
         if options.date:
             _check_reprocessed(lake, domains, options.date, manifest)
     if "gold" in options.layers:
         healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
-        _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest))
+        _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest, jobs))
     _timed(manifest, "catalog", lambda: catalog.refresh(lake))
 
 
@@ -137,12 +140,14 @@ def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
     logs.event("run_unchanged", "nothing changed since the last complete run: every table is current")
 
 
-def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest) -> None:
+def _run_silver(
+    lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest, jobs: threading.Semaphore
+) -> None:
     """The domains side by side; a domain that fails is recorded, with the cheapest repair if its bronze changed."""
 
     def domain_silver(domain: str) -> None:
         try:
-            _run_domain_silver(lake, run_id, domain, options, manifest)
+            _run_domain_silver(lake, run_id, domain, options, manifest, jobs)
         except LakehouseError as error:
             repair = repair_command(domain, error.altered) if isinstance(error, BronzeChangedError) else None
             domain_failed(manifest, domain, "silver", error, repair)
@@ -150,7 +155,9 @@ def _run_silver(lake: Lake, run_id: str, domains: list[str], options: RunOptions
     run_each(domain_silver, domains)
 
 
-def _run_domain_silver(lake: Lake, run_id: str, domain: str, options: RunOptions, manifest: Manifest) -> None:
+def _run_domain_silver(
+    lake: Lake, run_id: str, domain: str, options: RunOptions, manifest: Manifest, jobs: threading.Semaphore
+) -> None:
     """Bring the domain's silver tables up to date, each once its parents are, side by side where they are
     independent (a refresh cycle's small jobs are mostly latency); the first table that fails stops the domain."""
     if not any(p.suffix.lower() in (".csv", ".xlsx") for p in (lake.bronze / domain).rglob("*")):
@@ -178,7 +185,7 @@ def _run_domain_silver(lake: Lake, run_id: str, domain: str, options: RunOptions
         _log_silver(result)
         return True
 
-    run_graph(build, topological(reads), reads, options.threads)
+    run_graph(build, topological(reads), reads, options.threads, jobs)
 
 
 def _silver_job(lake: Lake, run_id: str, table: Table, tables: dict[str, Table], options: RunOptions) -> Any:
@@ -288,7 +295,13 @@ def _log_silver(result: SilverResult) -> None:
 
 
 def _run_gold(
-    lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
+    lake: Lake,
+    run_id: str,
+    domains: list[str],
+    options: RunOptions,
+    selected: set[str],
+    manifest: Manifest,
+    jobs: threading.Semaphore,
 ) -> None:
     """Build the stale (or selected) models of `domains`, the domains (and a domain's independent models) side by
     side on DuckDB (models read no other domain's tables), one after the other on Spark, which shares its session;
@@ -314,7 +327,7 @@ def _run_gold(
         builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
-            failed = _build_models(builder, names, forced, graph, manifest, options.engine, model_workers)
+            failed = _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs)
         finally:
             builder.close()
         if failed:
@@ -336,6 +349,7 @@ def _build_models(
     manifest: Manifest,
     engine: str,
     workers: int | None,
+    jobs: threading.Semaphore,
 ) -> list[str]:
     """Build models, each once those it reads are built, `workers` at a time; a failed model skips its descendants
     but not the others. Returns the failed. Each model's entry names the engine that built it."""
@@ -362,7 +376,7 @@ def _build_models(
         return True
 
     try:
-        for name in run_graph(build, chosen, graph, workers):
+        for name in run_graph(build, chosen, graph, workers, jobs):
             entries[name] = {"status": "skipped", "message": "an upstream model failed"}
     finally:
         bar.close()
