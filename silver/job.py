@@ -41,7 +41,7 @@ from core.lake import Lake
 from core.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
 from silver import merging
 from silver import quarantine as q
-from silver.keys import earliest, repeated_across
+from silver.keys import earliest, repeated_across, sharing_neighbours, without_losers
 from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
 from silver.staging import PARTITION, Staging
@@ -332,15 +332,17 @@ class SilverJob:
         derive the columns computed over a whole partition; the rows keep their partition. The partition joins the
         key only when `several` partitions are settled together (it costs a string in every hash and sort)."""
         within = [PARTITION] if several else []
+        rows = rows.sort([*within, *self.table.key])  # a key's rows are neighbours, and stay sorted below
         for unique in (self.table.key, *self.table.unique):  # the key, then the alternate keys
             key = [*within, *unique]
-            contested = rows.select(pl.struct(key).is_duplicated()).to_series()
+            if unique == self.table.key:
+                contested = sharing_neighbours(rows, key)
+            else:
+                contested = rows.select(pl.struct(key).is_duplicated()).to_series()
             if contested.any():
-                winners, losers = earliest(rows.filter(contested), key, self.lineage)
-                rows = pl.concat([rows.filter(~contested), winners])
+                rows, winners, losers = without_losers(rows, contested, key, self.lineage)
                 self._set_aside(self._duplicates(losers, winners, key))
-        key = [*within, *self.table.key]
-        silver = rows.drop(RAW).sort(key)
+        silver = rows.drop(RAW)
         if self.derivation and not self.row_wise:  # it looks at whole partitions
             parts = silver.partition_by(PARTITION, maintain_order=True) if several else [silver]
             silver = pl.concat([self.derivation(part, self.parents) for part in parts])

@@ -1,0 +1,47 @@
+"""Which row keeps a contested key (silver/keys.py): the neighbour comparison and the removal of losers agree with
+hashing every key and with keeping the earliest row of each key in file and line order."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from silver.keys import earliest, sharing_neighbours, without_losers
+
+KEY = ["a", "b"]
+LINEAGE = ["_source_file", "_source_line"]
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pl.DataFrame:
+    """Rows with small (often equal, sometimes null) two-column keys and a unique (file, line) each."""
+    n = draw(st.integers(0, 40))
+    cell = st.one_of(st.none(), st.integers(0, 3))
+    return pl.DataFrame(
+        {
+            "a": draw(st.lists(st.one_of(st.none(), st.sampled_from(["x", "y"])), min_size=n, max_size=n)),
+            "b": draw(st.lists(cell, min_size=n, max_size=n)),
+            "_source_file": draw(st.lists(st.sampled_from(["f1.csv", "f2.csv"]), min_size=n, max_size=n)),
+            "_source_line": list(range(n, 0, -1)),
+        },
+        schema={"a": pl.String, "b": pl.Int64, "_source_file": pl.String, "_source_line": pl.Int64},
+    ).sort(KEY)
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames())
+def test_neighbours_sharing_a_key_are_the_duplicated_keys(rows: pl.DataFrame) -> None:
+    assert sharing_neighbours(rows, KEY).to_list() == rows.select(pl.struct(KEY).is_duplicated()).to_series().to_list()
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames())
+def test_without_losers_keeps_the_earliest_row_of_each_key_in_order(rows: pl.DataFrame) -> None:
+    contested = rows.select(pl.struct(KEY).is_duplicated()).to_series()
+    kept, winners, losers = without_losers(rows, contested, KEY, LINEAGE)
+    expected_winners, expected_losers = earliest(rows.filter(contested), KEY, LINEAGE)
+    assert winners.equals(expected_winners) and losers.equals(expected_losers)
+    assert kept.equals(rows.join(losers, on=[*KEY, *LINEAGE], how="anti", nulls_equal=True, maintain_order="left"))
+    assert kept.select(pl.struct(KEY).is_duplicated().any()).item() is False
+    assert len(kept) + len(losers) == len(rows)
