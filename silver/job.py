@@ -205,10 +205,10 @@ class SilverJob:
         # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
         contested = pl.any_horizontal(pl.struct(list(k)).is_duplicated() for k in (self.table.key, *self.table.unique))
         valid = (
-            checked.with_columns(*raw.select(self.lineage).get_columns(), strip_terminators(raw[RAW]))
+            checked.with_columns(*raw.select(self.lineage).get_columns(), raw[RAW])
             .filter(ok)
             .drop(RULES)
-            .with_columns(pl.when(contested).then(pl.col(RAW)).alias(RAW))
+            .with_columns(strip_terminators(pl.when(contested).then(pl.col(RAW))).alias(RAW))  # few are kept
         )
         self._stage(valid, name)
 
