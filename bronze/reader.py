@@ -258,7 +258,9 @@ def records(
     # exactly `width` fields: counted commas, or for quoted lines the strict field pattern (matched only when a
     # line is quoted: polars evaluates both branches of a when)
     commas_fit = raw.str.count_matches(",", literal=True) == width - 1
-    fields_fit = pl.when(quoted).then(raw.str.contains(_line_pattern(width))).otherwise(commas_fit) if any_quoted else commas_fit
+    fields_fit = (
+        pl.when(quoted).then(raw.str.contains(_line_pattern(width))).otherwise(commas_fit) if any_quoted else commas_fit
+    )
     is_clean = frame.select((fields_fit & ~blank & ~pl.Series(undecodable)).alias("ok")).to_series()
     all_clean = bool(is_clean.all())
     clean_rows = frame if all_clean else frame.filter(is_clean)

@@ -31,7 +31,9 @@ class Manifest:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     silver: dict[str, Any] = field(default_factory=dict)
     gold: dict[str, Any] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)  # stage -> wall seconds
+    # domain -> stage -> wall seconds (domains run side by side, so these overlap)
+    domain_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
 

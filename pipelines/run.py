@@ -75,7 +75,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
         manifest = Manifest(run_id, command, str(lake.root), asdict(options))
         started = time.monotonic()
         try:
-            _timed(manifest, "recover", lambda: recover(lake))
+            _timed(manifest.durations, "recover", lambda: recover(lake))
             complete = not (options.select or options.full_refresh or options.date) and len(options.layers) == 2
             listings = {d: unchanged.bronze_listing(lake, d) for d in domains} if complete else {}
             if complete and all(unchanged.matches(lake, d, listings[d]) for d in domains):
@@ -115,13 +115,13 @@ def _work(
     # what domains run side by side share: no more tables or models at once than there are threads
     jobs = threading.BoundedSemaphore(options.threads or os.cpu_count() or 1)
     if "silver" in options.layers:
-        _timed(manifest, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
+        _timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
         if options.date:
             _check_reprocessed(lake, domains, options.date, manifest)
     if "gold" in options.layers:
         healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
-        _timed(manifest, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest, jobs))
-    _timed(manifest, "catalog", lambda: catalog.refresh(lake))
+        _timed(manifest.durations, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest, jobs))
+    _timed(manifest.durations, "catalog", lambda: catalog.refresh(lake))
 
 
 def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
@@ -147,7 +147,11 @@ def _run_silver(
 
     def domain_silver(domain: str) -> None:
         try:
-            _run_domain_silver(lake, run_id, domain, options, manifest, jobs)
+            _timed(
+                manifest.domain_seconds.setdefault(domain, {}),
+                "silver",
+                lambda: _run_domain_silver(lake, run_id, domain, options, manifest, jobs),
+            )
         except LakehouseError as error:
             repair = repair_command(domain, error.altered) if isinstance(error, BronzeChangedError) else None
             domain_failed(manifest, domain, "silver", error, repair)
@@ -327,7 +331,14 @@ def _run_gold(
         builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
-            failed = _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs)
+            failed: list[str] = []
+            _timed(
+                manifest.domain_seconds.setdefault(domain, {}),
+                "gold",
+                lambda: failed.extend(
+                    _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs)
+                ),
+            )
         finally:
             builder.close()
         if failed:
@@ -400,12 +411,13 @@ def _outputs(lake: Lake, domains: list[str]) -> list[dict[str, Any]]:
     return outputs
 
 
-def _timed(manifest: Manifest, stage: str, work: Callable[[], object]) -> None:
+def _timed(durations: dict[str, float], stage: str, work: Callable[[], object]) -> None:
+    """`work()`, its wall seconds recorded as `durations[stage]` even if it fails."""
     started = time.monotonic()
     try:
         work()
     finally:
-        manifest.durations[stage] = round(time.monotonic() - started, 3)
+        durations[stage] = round(time.monotonic() - started, 3)
 
 
 def _summary(manifest: Manifest) -> str:

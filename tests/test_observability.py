@@ -35,6 +35,8 @@ def test_manifest_accounts_for_inputs_stages_and_outputs(lake_copy) -> None:
     manifest = json.loads(path.read_text())
     assert manifest["status"] == "succeeded" and manifest["error"] is None
     assert {"recover", "silver", "gold", "catalog", "total"} <= manifest["durations"].keys()
+    meters = manifest["domain_seconds"]["meters"]  # each domain's own wall time in each stage
+    assert meters.keys() == {"silver", "gold"} and 0 < meters["silver"] <= manifest["durations"]["silver"]
     bronze_files = list(lake_copy.bronze.rglob("*.csv"))
     assert len(manifest["inputs"]) == len(bronze_files)
     readings = manifest["silver"]["silver_meters.readings"]
