@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +95,12 @@ def _failure(domain: str, entry: dict[str, Any], named: bool) -> str:
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def timed(durations: dict[str, float], stage: str, work: Callable[[], object]) -> None:
+    """`work()`, its wall seconds recorded as `durations[stage]` even if it fails."""
+    started = time.monotonic()
+    try:
+        work()
+    finally:
+        durations[stage] = round(time.monotonic() - started, 3)

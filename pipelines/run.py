@@ -24,18 +24,18 @@ import contracts
 from bronze.files import BronzeChangedError
 from contracts.schema import Table
 from core import logs
-from core.errors import CheckFailedError, LakehouseError
+from core.errors import LakehouseError
 from core.lake import Lake
 from core.lock import lake_lock
 from core.parallel import run_each, run_graph
 from core.progress import progress
 from core.store import TableStore, read_table, wait_for_garbage, write_json_atomically
-from gold.models import dependencies, models
 from gold.result import GoldResult
 from pipelines import history, unchanged
-from pipelines.engine import check_engine, gold_engine
+from pipelines.engine import check_engine
+from pipelines.gold_stage import run_gold
 from pipelines.graph import topological
-from pipelines.manifest import Manifest, conclude, domain_failed, now
+from pipelines.manifest import Manifest, conclude, domain_failed, now, timed
 from pipelines.recovery import recover
 from pipelines.repair import repair_command
 from pipelines.selection import resolve_domains, select_models
@@ -44,7 +44,6 @@ from silver.result import SilverResult
 if TYPE_CHECKING:
     import polars as pl
 
-    from gold.build import GoldBuilder
 
 # Imported where they are used: polars, DuckDB, the silver jobs and the gold builder (about 0.5 s together), which a
 # run with nothing to do never needs (pipelines/unchanged.py).
@@ -75,7 +74,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
         manifest = Manifest(run_id, command, str(lake.root), asdict(options))
         started = time.monotonic()
         try:
-            _timed(manifest.durations, "recover", lambda: recover(lake))
+            timed(manifest.durations, "recover", lambda: recover(lake))
             complete = not (options.select or options.full_refresh or options.date) and len(options.layers) == 2
             listings = {d: unchanged.bronze_listing(lake, d) for d in domains} if complete else {}
             if complete and all(unchanged.matches(lake, d, listings[d]) for d in domains):
@@ -115,13 +114,13 @@ def _work(
     # what domains run side by side share: no more tables or models at once than there are threads
     jobs = threading.BoundedSemaphore(options.threads or os.cpu_count() or 1)
     if "silver" in options.layers:
-        _timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
+        timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
         if options.date:
             _check_reprocessed(lake, domains, options.date, manifest)
     if "gold" in options.layers:
         healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
-        _timed(manifest.durations, "gold", lambda: _run_gold(lake, run_id, healthy, options, selected, manifest, jobs))
-    _timed(manifest.durations, "catalog", lambda: catalog.refresh(lake))
+        timed(manifest.durations, "gold", lambda: run_gold(lake, run_id, healthy, options, selected, manifest, jobs))
+    timed(manifest.durations, "catalog", lambda: catalog.refresh(lake))
 
 
 def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
@@ -147,7 +146,7 @@ def _run_silver(
 
     def domain_silver(domain: str) -> None:
         try:
-            _timed(
+            timed(
                 manifest.domain_seconds.setdefault(domain, {}),
                 "silver",
                 lambda: _run_domain_silver(lake, run_id, domain, options, manifest, jobs),
@@ -298,102 +297,6 @@ def _log_silver(result: SilverResult) -> None:
     )
 
 
-def _run_gold(
-    lake: Lake,
-    run_id: str,
-    domains: list[str],
-    options: RunOptions,
-    selected: set[str],
-    manifest: Manifest,
-    jobs: threading.Semaphore,
-) -> None:
-    """Build the stale (or selected) models of `domains`, the domains (and a domain's independent models) side by
-    side on DuckDB (models read no other domain's tables), one after the other on Spark, which shares its session;
-    a domain with a failed model fails."""
-    from gold.build import GoldBuilder, other_domains_read
-
-    graph = dependencies()
-    candidates = [name for name in topological(graph) if models()[name].table.domain in domains]
-    for name in candidates:
-        if crossing := other_domains_read(models()[name]):
-            raise LakehouseError(
-                f"{models()[name].path}: {name} reads {', '.join(crossing)}, of another domain; a gold model reads "
-                "its own domain's tables only (a run builds domains side by side): copy what it needs into its domain"
-            )
-    forced = set(candidates) if options.full_refresh else selected
-    chosen = [n for n in candidates if n in forced] if options.select else candidates
-    engine = gold_engine(lake, options.engine, options.spark_master, options.spark_remote)
-    # on DuckDB a domain's models are built side by side too, as their dependencies allow: most of a small
-    # model's time is latency (planning, checks, flushing files), and refresh cycles rebuild small days
-    model_workers = 1 if engine is not None else options.threads
-
-    def domain_gold(domain: str) -> None:
-        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
-        try:
-            names = [n for n in chosen if models()[n].table.domain == domain]
-            failed: list[str] = []
-            _timed(
-                manifest.domain_seconds.setdefault(domain, {}),
-                "gold",
-                lambda: failed.extend(
-                    _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs)
-                ),
-            )
-        finally:
-            builder.close()
-        if failed:
-            message = f"{len(failed)} gold model(s) failed: {', '.join(failed)}; see the messages above"
-            domain_failed(manifest, domain, "gold", CheckFailedError(message))
-
-    try:
-        run_each(domain_gold, domains, workers=None if engine is None else 1)
-    finally:
-        if engine is not None:
-            engine.close()
-
-
-def _build_models(
-    builder: GoldBuilder,
-    chosen: list[str],
-    forced: set[str],
-    graph: dict[str, tuple[str, ...]],
-    manifest: Manifest,
-    engine: str,
-    workers: int | None,
-    jobs: threading.Semaphore,
-) -> list[str]:
-    """Build models, each once those it reads are built, `workers` at a time; a failed model skips its descendants
-    but not the others. Returns the failed. Each model's entry names the engine that built it."""
-    entries = manifest.gold
-    bar = progress(None, desc="gold", unit="model", total=len(chosen))
-
-    def build(name: str) -> bool:
-        try:
-            result = builder.build(models()[name], force=name in forced)
-        except CheckFailedError as error:
-            logs.event("gold_failed", f"error: {error}", logging.ERROR, model=name)
-            entries[name] = {"status": "failed", "message": str(error)}
-            return False
-        finally:
-            bar.update()
-        entries[name] = asdict(result)
-        if result.status == "built":
-            message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
-            if engine != "duckdb":
-                message += f" on {engine}"
-            logs.event(
-                "gold_built", message, model=name, rows=result.rows, seconds=result.seconds, engine=result.engine
-            )
-        return True
-
-    try:
-        for name in run_graph(build, chosen, graph, workers, jobs):
-            entries[name] = {"status": "skipped", "message": "an upstream model failed"}
-    finally:
-        bar.close()
-    return [name for name in chosen if entries.get(name, {}).get("status") == "failed"]
-
-
 def _outputs(lake: Lake, domains: list[str]) -> list[dict[str, Any]]:
     outputs = []
     for table in contracts.tables():
@@ -409,15 +312,6 @@ def _outputs(lake: Lake, domains: list[str]) -> list[dict[str, Any]]:
                 }
             )
     return outputs
-
-
-def _timed(durations: dict[str, float], stage: str, work: Callable[[], object]) -> None:
-    """`work()`, its wall seconds recorded as `durations[stage]` even if it fails."""
-    started = time.monotonic()
-    try:
-        work()
-    finally:
-        durations[stage] = round(time.monotonic() - started, 3)
 
 
 def _summary(manifest: Manifest) -> str:
