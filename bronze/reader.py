@@ -1,12 +1,8 @@
 """Read a bronze CSV file as text records, one per physical line, without losing or altering any line.
 
 CSV readers in polars and DuckDB drop or reshape some malformed lines (extra fields, unclosed quotes) without a
-record. So lines are cut here with numpy and classified with vectorised polars string operations first: only
-lines proven clean (exactly the expected number of fields: counted separators, or for a line with quotes a strict
-pattern of quoted and unquoted fields) go through polars' fast CSV parser, and its row count is checked against
-theirs. Other lines are split by a strict regex; each that does not split keeps a structural error (a line of the
-wrong number of fields keeps them too, by position, so that the quarantine shows them and validation judges them).
-Every line after the header becomes exactly one record, so records always add up to the file's own line count. A
+record. So lines are cut here with numpy, then classified with vectorised polars string operations
+(bronze/records.py), and only lines proven clean go through polars' fast CSV parser. Every line after the header becomes exactly one record, so records always add up to the file's own line count. A
 field left empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
 """
 
@@ -22,18 +18,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from contracts.schema import SOURCE_LINE
+from bronze.records import ERROR, LINE, RAW, records
 from core import faults
 from core.retry import with_retries
 
 CHUNK_BYTES = 64 * 1024 * 1024
 BOM = "\ufeff"
-# One field preceded by its separator: a quoted field with doubled inner quotes, or an unquoted one.
-_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
 
-LINE = SOURCE_LINE
-RAW = "_raw_line"
-ERROR = "_structure_error"
 FILE_INDEX = "_file_index"  # which of the files read together a record comes from
 FILE_REFUSED = "file:encoding"  # a file refused whole, as one record (see `refusal`)
 FILE_NAME = "file:name"  # a file whose name is not UTF-8, refused whole
@@ -45,7 +36,6 @@ _WIDE_BOMS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
-FIELD_COUNT = "row:field_count"  # a line split cleanly into the wrong number of fields: it keeps them by position
 
 
 @dataclass
@@ -236,134 +226,8 @@ def _read_whole(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def records(
-    body: bytes,
-    lines: pl.Series,
-    undecodable: np.ndarray,
-    numbers: np.ndarray,
-    positions: list[int] | None,
-    columns: Sequence[str],
-) -> pl.DataFrame:
-    """One record per line of `body` (numbered by `numbers`), its fields split at `positions` of the header."""
-    frame = pl.DataFrame({LINE: numbers, RAW: lines})
-    if positions is None:
-        return frame.with_columns(
-            pl.lit("file:header").alias(ERROR), *[pl.lit(None, pl.String).alias(c) for c in columns]
-        )
-    width = len(positions)
-    raw = pl.col(RAW)
-    blank = (raw.str.len_bytes() <= 2) & raw.is_in(["", "\n", "\r\n", "\r"])
-    quoted = raw.str.contains('"', literal=True)
-    any_quoted = bool(frame.select(quoted.any()).item())
-    # exactly `width` fields: counted commas, or for quoted lines the strict field pattern (matched only when a
-    # line is quoted: polars evaluates both branches of a when)
-    commas_fit = raw.str.count_matches(",", literal=True) == width - 1
-    fields_fit = (
-        pl.when(quoted).then(raw.str.contains(_line_pattern(width))).otherwise(commas_fit) if any_quoted else commas_fit
-    )
-    is_clean = frame.select((fields_fit & ~blank & ~pl.Series(undecodable)).alias("ok")).to_series()
-    all_clean = bool(is_clean.all())
-    clean_rows = frame if all_clean else frame.filter(is_clean)
-    clean_body = body if all_clean else _clean_bytes(body, frame[RAW], is_clean, undecodable)
-    fields = _parse_clean(clean_body, clean_rows[RAW], width, any_quoted)
-    if fields is None:  # polars' parser disagrees with the line count: split everything strictly
-        is_clean = pl.Series("ok", [False] * len(frame))
-        all_clean, clean_rows = False, frame.clear()
-        fields = pl.DataFrame(schema={f"field_{p}": pl.String for p in range(width)})
-    clean_rows = clean_rows.with_columns(
-        pl.lit(None, pl.String).alias(ERROR),
-        *[fields.get_column(f"field_{p}").alias(c) for p, c in zip(positions, columns)],
-    )
-    if all_clean:
-        return clean_rows
-    other = _split_other(frame.filter(~is_clean), undecodable[~is_clean.to_numpy()], positions, list(columns))
-    order = np.concatenate([np.flatnonzero(is_clean.to_numpy()), np.flatnonzero(~is_clean.to_numpy())])
-    return pl.concat([clean_rows, other])[np.argsort(order, kind="stable")]  # back in line order
-
-
-def _line_pattern(width: int) -> str:
-    """A whole line of exactly `width` fields, each quoted (with doubled inner quotes) or unquoted."""
-    field = r'(?:"(?:[^"]|"")*"|[^,"]*)'
-    return rf"^{field}(?:,{field}){{{width - 1}}}\r?\n?$"
-
-
-def _clean_bytes(body: bytes, lines: pl.Series, is_clean: pl.Series, undecodable: np.ndarray) -> bytes | None:
-    """The bytes of the clean lines of `body`, which `lines` cover in order; cut by a byte mask, without making
-    Python text of them. None if a line was decoded with replacements (its text no longer measures its bytes)."""
-    if undecodable.any():
-        return None
-    lengths = lines.str.len_bytes().to_numpy()
-    if int(lengths.sum()) != len(body):
-        return None
-    return np.frombuffer(body, dtype=np.uint8)[np.repeat(is_clean.to_numpy(), lengths)].tobytes()
-
-
-def _parse_clean(body: bytes | None, lines: pl.Series, width: int, quoted: bool) -> pl.DataFrame | None:
-    """Fields of lines already proven to hold `width` fields (whose bytes are `body`, when known), by polars' CSV
-    parser; None if its row count disagrees."""
-    names = [f"field_{i}" for i in range(width)]
-    if len(lines) == 0:
-        return pl.DataFrame(schema={n: pl.String for n in names})
-    buffer = body if body is not None else lines.str.join("").item().encode()
-    try:
-        parsed = pl.read_csv(
-            buffer,
-            has_header=False,
-            new_columns=names,
-            schema={n: pl.String for n in names},
-            quote_char='"' if quoted else None,
-        )
-    except pl.exceptions.PolarsError:
-        return None
-    return parsed if len(parsed) == len(lines) else None
-
-
-def _split_other(
-    frame: pl.DataFrame, undecodable: np.ndarray, positions: list[int], columns: list[str]
-) -> pl.DataFrame:
-    """Lines that did not prove clean: split them strictly, or give each its structural error."""
-    width = len(positions)
-    frame = frame.with_columns(strip_terminators(pl.col(RAW)))
-    prefixed = pl.lit(",") + pl.col(RAW)
-    element = pl.element()
-    unquoted = (
-        pl.when(element.str.starts_with('"'))
-        .then(element.str.slice(1, element.str.len_chars() - 2).str.replace_all('""', '"', literal=True))
-        .otherwise(pl.when(element != "").then(element))  # an empty field is null, as polars' parser gives it
-    )
-    tokens = pl.col("_tokens")
-    error = (
-        pl.when(pl.Series(undecodable))
-        .then(pl.lit("row:encoding"))
-        .when(pl.col(RAW) == "")
-        .then(pl.lit("row:blank"))
-        .when(tokens.list.join("") != prefixed)
-        .then(pl.lit("row:quoting"))
-        .when(tokens.list.len() != width)
-        .then(pl.lit(FIELD_COUNT))
-        .otherwise(None)
-    )
-    values = tokens.list.eval(element.str.slice(1)).list.eval(unquoted)
-    return (
-        frame.with_columns(prefixed.str.extract_all(_FIELD).alias("_tokens"))
-        .with_columns(error.alias(ERROR))
-        .with_columns(
-            pl.when(pl.col(ERROR).is_null() | (pl.col(ERROR) == FIELD_COUNT))
-            .then(values.list.get(p, null_on_oob=True))
-            .alias(c)
-            for p, c in zip(positions, columns)
-        )
-        .select(LINE, RAW, ERROR, *columns)
-    )
-
-
 def _strip_terminator(line: str) -> str:
     return line.removesuffix("\n").removesuffix("\r")
-
-
-def strip_terminators(raw: pl.Expr) -> pl.Expr:
-    """The raw line as written, without its LF or CRLF."""
-    return raw.str.strip_suffix("\n").str.strip_suffix("\r")
 
 
 def line_ends(data: bytes) -> np.ndarray:

@@ -18,18 +18,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from bronze.reader import (
-    ERROR,
-    FIELD_COUNT,
-    FILE_INDEX,
-    FILE_UNREADABLE,
-    LINE,
-    RAW,
-    FileFacts,
-    csv_field,
-    header_positions,
-    unreadable,
-)
+from bronze.reader import FILE_INDEX, FILE_UNREADABLE, FileFacts, csv_field, header_positions, unreadable
+from bronze.records import ERROR, FIELD_COUNT, LINE, RAW
 from contracts.schema import SOURCE_SHEET
 from core import faults
 from core.retry import with_retries

@@ -27,14 +27,8 @@ from typing import Any
 import polars as pl
 
 from bronze.files import BronzeFile, batches_of, check_unchanged, discover, refused_and_changed
-from bronze.reader import (
-    FILE_INDEX,
-    RAW,
-    BronzeReader,
-    misnamed,
-    read_small_files,
-    strip_terminators,
-)
+from bronze.reader import FILE_INDEX, BronzeReader, misnamed, read_small_files
+from bronze.records import RAW, strip_terminators
 from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
 from core.lake import Lake

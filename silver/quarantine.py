@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from bronze.reader import ERROR, LINE, RAW, BronzeReader, strip_terminators
+from bronze.reader import BronzeReader
+from bronze.records import ERROR, LINE, RAW, strip_terminators
 from bronze.workbook import SHEET, is_workbook, read_workbook
 from contracts.schema import SOURCE_FILE, Table
 from core.errors import ConservationError

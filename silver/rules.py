@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import polars as pl
 
 import contracts
-from bronze.reader import ERROR, FIELD_COUNT
+from bronze.records import ERROR, FIELD_COUNT
 from contracts.schema import Column, Table
 
 RULES = "_failed_rules"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import contracts
-from bronze.reader import ERROR
+from bronze.records import ERROR
 from contracts.schema import Column, Table
 from silver.rules import RULES, validate
 

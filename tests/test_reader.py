@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bronze.reader import ERROR, FILE_INDEX, LINE, RAW, BronzeReader, read_small_files, strip_terminators
+from bronze.reader import FILE_INDEX, BronzeReader, read_small_files
+from bronze.records import ERROR, LINE, RAW, strip_terminators
 from tests.conftest import SHARED
 
 COLUMNS = ["a", "b", "c"]

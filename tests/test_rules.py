@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bronze.reader import ERROR
+from bronze.records import ERROR
 from contracts.meters import silver as contracts
 from silver.rules import RULES, validate
 

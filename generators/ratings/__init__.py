@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bronze.reader import FIELD_COUNT
+from bronze.records import FIELD_COUNT
 from contracts.ratings.silver import HIGH_VALUE, customer_ratings_history
 from core.lake import Lake
 from generators.core import TableFile, count_file, csv_header, pick, remember_parameters, rng_for
