@@ -2,8 +2,9 @@
 
 CSV readers in polars and DuckDB drop or reshape some malformed lines (extra fields, unclosed quotes) without a
 record. So lines are cut here with numpy, then classified with vectorised polars string operations
-(bronze/records.py), and only lines proven clean go through polars' fast CSV parser. Every line after the header becomes exactly one record, so records always add up to the file's own line count. A
-field left empty is null, a quoted empty field ("") the empty string; validation takes both as missing.
+(bronze/records.py), and only lines proven clean go through polars' fast CSV parser. Every line after the header
+becomes exactly one record, so records always add up to the file's own line count. A field left empty is null, a
+quoted empty field ("") the empty string; validation takes both as missing.
 """
 
 from __future__ import annotations

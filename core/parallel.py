@@ -1,5 +1,5 @@
-"""Independent pieces of work side by side, in threads: a run's domains, and a domain's gold models as their
-dependencies allow.
+"""Independent pieces of work side by side, in threads: a run's domains, and a domain's silver tables and gold
+models as their dependencies allow.
 
 Much of a domain's time is latency, not computing: DuckDB planning and writing small models, Python between
 polars steps, files flushed to disk. Two domains at once on two cores: the gold stage of the default lake took

@@ -55,13 +55,10 @@ def run_gold(
         builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
-            failed: list[str] = []
-            timed(
+            failed = timed(
                 manifest.domain_seconds.setdefault(domain, {}),
                 "gold",
-                lambda: failed.extend(
-                    _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs)
-                ),
+                lambda: _build_models(builder, names, forced, graph, manifest, options.engine, model_workers, jobs),
             )
         finally:
             builder.close()
@@ -88,7 +85,6 @@ def _build_models(
 ) -> list[str]:
     """Build models, each once those it reads are built, `workers` at a time; a failed model skips its descendants
     but not the others. Returns the failed. Each model's entry names the engine that built it."""
-    entries = manifest.gold
     bar = progress(None, desc="gold", unit="model", total=len(chosen))
 
     def build(name: str) -> bool:
@@ -96,11 +92,11 @@ def _build_models(
             result = builder.build(models()[name], force=name in forced)
         except CheckFailedError as error:
             logs.event("gold_failed", f"error: {error}", logging.ERROR, model=name)
-            entries[name] = {"status": "failed", "message": str(error)}
+            manifest.gold[name] = {"status": "failed", "message": str(error)}
             return False
         finally:
             bar.update()
-        entries[name] = asdict(result)
+        manifest.gold[name] = asdict(result)
         if result.status == "built":
             message = f"gold {name}: {result.rows:,} rows in {result.seconds:.1f} s"
             if engine != "duckdb":
@@ -112,7 +108,7 @@ def _build_models(
 
     try:
         for name in run_graph(build, chosen, graph, workers, jobs):
-            entries[name] = {"status": "skipped", "message": "an upstream model failed"}
+            manifest.gold[name] = {"status": "skipped", "message": "an upstream model failed"}
     finally:
         bar.close()
-    return [name for name in chosen if entries.get(name, {}).get("status") == "failed"]
+    return [name for name in chosen if manifest.gold.get(name, {}).get("status") == "failed"]

@@ -12,11 +12,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import contracts
 from core import logs
 from core.errors import LakehouseError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -97,10 +99,10 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def timed(durations: dict[str, float], stage: str, work: Callable[[], object]) -> None:
+def timed(durations: dict[str, float], stage: str, work: Callable[[], T]) -> T:
     """`work()`, its wall seconds recorded as `durations[stage]` even if it fails."""
     started = time.monotonic()
     try:
-        work()
+        return work()
     finally:
         durations[stage] = round(time.monotonic() - started, 3)
