@@ -76,14 +76,19 @@ def _line_pattern(width: int) -> str:
 
 
 def _clean_bytes(body: bytes, lines: pl.Series, is_clean: pl.Series, undecodable: np.ndarray) -> bytes | None:
-    """The bytes of the clean lines of `body`, which `lines` cover in order; cut by a byte mask, without making
-    Python text of them. None if a line was decoded with replacements (its text no longer measures its bytes)."""
+    """The bytes of the clean lines of `body`, which `lines` cover in order: the runs of clean lines between broken
+    ones, sliced from the bytes without making Python text of them (a byte mask over a 40 MB chunk cost twice as
+    much). None if a line was decoded with replacements (its text no longer measures its bytes)."""
     if undecodable.any():
         return None
     lengths = lines.str.len_bytes().to_numpy()
-    if int(lengths.sum()) != len(body):
+    ends = np.cumsum(lengths)
+    if not len(ends) or int(ends[-1]) != len(body):
         return None
-    return np.frombuffer(body, dtype=np.uint8)[np.repeat(is_clean.to_numpy(), lengths)].tobytes()
+    starts = ends - lengths
+    flips = np.flatnonzero(np.diff(is_clean.to_numpy(), prepend=False, append=False))  # run starts, then ends
+    view = memoryview(body)
+    return b"".join(view[start:end] for start, end in zip(starts[flips[::2]].tolist(), ends[flips[1::2] - 1].tolist()))
 
 
 def _parse_clean(body: bytes | None, lines: pl.Series, width: int, quoted: bool) -> pl.DataFrame | None:
