@@ -5,10 +5,11 @@ arrived in:
 - each row is validated against the contract; a row breaking any rule is quarantined with all its rules;
 - among valid rows, the one earliest in (source file, line) order wins its key; the others are duplicates;
 - rows quarantined for a missing parent are validated again whenever a parent table changes.
-A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest) and
-publishes the new version in one atomic step, after checking that every bronze row is accounted for. Files and
-partitions are processed side by side in threads: polars and numpy release the GIL. Small files are read in
-batches and small partitions merged in groups, so that a year of daily files costs about what its rows cost.
+A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest; where no
+new row shares a key with a partition's rows, it only adds a file of them to it) and publishes the new version in
+one atomic step, after checking that every bronze row is accounted for. Files and partitions are processed side
+by side in threads: polars and numpy release the GIL. Small files are read in batches and small partitions merged
+in groups, so that a year of daily files costs about what its rows cost.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from silver.rules import RULES, validate
 from silver.staging import PARTITION, Staging
 
 WHOLE = ""  # the single partition of an unpartitioned table
+APPENDED_FILES = 16  # a partition with this many files is merged whole (into one) rather than appended to
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 Progress = Callable[..., Iterable]
 
@@ -258,7 +260,16 @@ class SilverJob:
                 self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
             )
         partitions = {p: facts for p, facts in existing.items() if p not in self.staging.partitions}
-        sizes = {p: existing.get(p, {}).get("rows", 0) + self.staging.rows_of(p) for p in self.staging.partitions}
+        grown = sorted(self.staging.partitions & existing.keys())
+        grown_rows = self._in_threads(
+            lambda p: self._append(p, existing[p]["rows"]), grown, f"append {self.table.name}", "partition"
+        )
+        appended = {p: rows for p, rows in zip(grown, grown_rows) if rows is not None}
+        partitions |= {p: {"rows": rows, "version": self.run_id} for p, rows in appended.items()}
+        sizes = {
+            p: existing.get(p, {}).get("rows", 0) + self.staging.rows_of(p)
+            for p in self.staging.partitions - appended.keys()
+        }
         # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
         large = any(size > merging.BUCKET_ROWS for size in sizes.values())
         merged = self._in_threads(
@@ -275,6 +286,27 @@ class SilverJob:
                 "version": self.run_id,
             }
         return dict(sorted(partitions.items()))
+
+    def _append(self, partition: str, rows_before: int) -> int | None:
+        """A partition's new rows written beside its current files (linked), when none of them shares a key with a
+        current row: a refresh then writes the minutes that arrived, not their day again. Returns the partition's
+        rows; None when it must be merged whole instead: a key is shared (the earliest row must win it), the table
+        derives columns over whole partitions, or the partition has APPENDED_FILES files already (merging them
+        into one again keeps readers from opening ever more small files)."""
+        current = self._partition_dir(self.previous_dir, partition)
+        files = sorted(current.glob("*.parquet"))
+        if (self.derivation and not self.row_wise) or len(files) >= APPENDED_FILES:
+            return None
+        staged = self.staging.rows([partition]).select(*self.stored, *self.lineage, RAW, PARTITION).collect()
+        held = pl.scan_parquet(files)
+        for unique in (self.table.key, *self.table.unique):
+            shared = held.select(unique).join(
+                staged.lazy().select(unique), on=list(unique), how="semi", nulls_equal=True
+            )
+            if not shared.head(1).collect().is_empty():
+                return None
+        link_files(current, self._partition_dir(self.version_dir, partition))
+        return rows_before + self._write(self.run_id, self._settle(staged, several=False)).get(partition, 0)
 
     def _merge(self, unit: list[str], existing: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, int]:
         """Current rows of some partitions plus their staged rows: deduplicated, derived and written, bucket by
@@ -304,12 +336,12 @@ class SilverJob:
         with ThreadPoolExecutor(self.threads) as pool:
             return {unit[0]: sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))}
 
-    def _write(self, number: int, silver: pl.DataFrame) -> dict[str, int]:
+    def _write(self, number: int | str, silver: pl.DataFrame) -> dict[str, int]:
         """Write settled rows as file `part-<number>` of their partitions; returns the rows of each."""
         parts = silver.partition_by(PARTITION, as_dict=True, include_key=False)
         return {partition: self._write_part(partition, number, rows) for (partition,), rows in parts.items()}
 
-    def _write_part(self, partition: str, number: int, rows: pl.DataFrame) -> int:
+    def _write_part(self, partition: str, number: int | str, rows: pl.DataFrame) -> int:
         """Write one file of a partition. Hive-style, a partition's column is in its folder name only (the empty
         table's single file, in no folder, keeps it)."""
         directory = self._partition_dir(self.version_dir, partition)
