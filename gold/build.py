@@ -205,7 +205,7 @@ class GoldBuilder:
                     failures += check_key(self.duckdb.con, model.table)
             self.duckdb.bind(model.table, data)
             if spec.source not in model.table.key:
-                failures += check_key(self.duckdb.con, model.table)
+                failures += check_key(self.duckdb.con, model.table, rebuilt=rebuild)
         else:
             self.duckdb.bind(model.table, data)
             failures += check_rows(self.duckdb.con, model.table) + check_key(self.duckdb.con, model.table)

@@ -7,13 +7,17 @@ from dataclasses import replace
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import contracts
-from core.checks import check_table
+from core.checks import check_key, check_table
 from core.errors import CheckFailedError
 from gold.build import GoldBuilder, other_domains_read
 from gold.models import Model, models
 from tests.conftest import gold, ledger, quarantine, run_lake
+
+DAYS = ["2024-01-01", "2024-01-02", "9999-12-31"]
 
 
 @pytest.fixture
@@ -159,3 +163,24 @@ def test_models_read_their_own_domain_only() -> None:
     model = models()["prepared_layers.forex_ohlc_m1"]
     crossing = replace(model, reads=(*model.reads, "gold_meters.dim_meter", "quarantine_payments.transactions"))
     assert other_domains_read(crossing) == ["gold_meters.dim_meter", "quarantine_payments.transactions"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 3), st.sampled_from(DAYS)), max_size=12),
+    rebuilt=st.sets(st.sampled_from(DAYS), min_size=1),
+)
+def test_a_key_checked_in_the_rebuilt_partitions_alone_gives_the_whole_tables_verdict(rows, rebuilt) -> None:
+    """Where the key does not fix the partition (a session belongs to the day it closed), a refresh checks only the
+    rebuilt partitions' keys: unique among themselves and absent from the kept partitions. The kept partitions
+    were checked when they were built, so, given that they are unique, the verdict is the whole table's."""
+    table = contracts.by_name("prepared_layers.cdr_tower_sessions")
+    kept = [r for r in rows if r[2] not in rebuilt]
+    assume(len({r[:2] for r in kept}) == len(kept))
+    con = duckdb.connect()
+    con.execute("create schema prepared_layers")
+    con.execute("create table prepared_layers.cdr_tower_sessions (msisdn varchar, session_start integer, day varchar)")
+    if rows:
+        con.executemany("insert into prepared_layers.cdr_tower_sessions values (?, ?, ?)", rows)
+    whole, fresh = check_key(con, table), check_key(con, table, rebuilt=rebuilt)
+    assert bool(whole) == bool(fresh) == (len({r[:2] for r in rows}) < len(rows))
