@@ -145,7 +145,9 @@ def add_generate_commands(commands: argparse._SubParsersAction, common: argparse
         "processes; the bronze is the same either way. A domain that fails ends the command once those under way "
         "are done.",
     )
-    everything.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="worker processes")
+    everything.add_argument(
+        "--workers", type=positive_int, default=os.cpu_count() or 1, help="domains generated at once (threads)"
+    )
     parsers = {"meters": meters, "telecom": telecom, "payments": payments, "trades": trades, "ratings": ratings}
     everything.set_defaults(handler=lambda args: _generate_all(args, parsers))
 
@@ -154,7 +156,7 @@ def _generator_options(parser: argparse.ArgumentParser, scaled: str) -> None:
     """What every generator takes: seed, scale, workers and dirty-data rates."""
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--scale", type=positive_float, default=1.0, help=f"factor on {scaled} (default 1)")
-    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="tasks run at once (threads)")
     parser.add_argument("--dirt", default=None, metavar="KIND=RATE,...", help="override dirty-data rates")
     parser.add_argument("--clean", action="store_true", help="inject no dirty data (rates from --dirt still apply)")
 
@@ -270,7 +272,7 @@ def _ratings(args: argparse.Namespace) -> RatingsParams:
 
 def _generate_all(args: argparse.Namespace, domains: dict[str, argparse.ArgumentParser]) -> int:
     """Every domain as its own command would generate it with no options, in this one command: imports paid
-    once, and domains side by side in worker processes when the work is worth starting them."""
+    once, and domains side by side in threads."""
     from generators.domains import generate_domains
 
     defaults = {name: parser.parse_args([]) for name, parser in domains.items()}

@@ -37,12 +37,9 @@ def _tariff_engine() -> duckdb.DuckDBPyConnection:
 
 def charges(units: pl.DataFrame) -> pl.DataFrame:
     """Bill charges for rows with tariff_code and units_kwh (other columns kept)."""
-    con = _tariff_engine()
-    con.register("billed_units", units)
-    try:
+    with _tariff_engine().cursor() as con:  # a connection of its own: tasks may run side by side in threads
+        con.register("billed_units", units)
         return con.sql("select * from bill_charges('billed_units')").pl()
-    finally:
-        con.unregister("billed_units")
 
 
 def bills_for(
