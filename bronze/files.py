@@ -115,17 +115,25 @@ def check_unchanged(ingested: Mapping[str, Mapping[str, Any]], present: Mapping[
     raise BronzeChangedError(message, altered)
 
 
-def batches_of(files: list[BronzeFile]) -> list[list[BronzeFile]]:
+def batches_of(files: list[BronzeFile], threads: int = 1) -> list[list[BronzeFile]]:
     """Each large file alone, and each file whose name is not UTF-8; small ones together, CSV files with CSV files
-    and workbooks with workbooks (up to BATCH_FILES and BATCH_BYTES a batch), in path order within each."""
+    and workbooks with workbooks (up to BATCH_FILES and BATCH_BYTES a batch, and about a `threads`-th of the small
+    files' bytes, so that every thread has a batch: a year of 4 MB monthly files was one batch, read by one thread
+    while the other waited), in path order within each."""
     batches: list[list[BronzeFile]] = [[f] for f in files if not f.name_ok]
+    share = sum(f.bytes for f in files if f.bytes <= SMALL_FILE_BYTES) / threads
     for kind in (".csv", ".xlsx"):
         size = 0
         named = (f for f in files if f.name_ok and f.rel.lower().endswith(kind))
         for file in sorted(named, key=lambda f: f.rel):
             last = batches[-1] if batches and batches[-1][0].rel.lower().endswith(kind) else None
             joins = file.bytes <= SMALL_FILE_BYTES and last and last[0].bytes <= SMALL_FILE_BYTES and last[0].name_ok
-            if not joins or len(last) >= BATCH_FILES or size + file.bytes > BATCH_BYTES:
+            if (
+                not joins
+                or len(last) >= BATCH_FILES
+                or size + file.bytes > BATCH_BYTES
+                or size + file.bytes / 2 > share
+            ):
                 batches.append([])
                 size = 0
             batches[-1].append(file)

@@ -107,7 +107,7 @@ class SilverJob:
         self.parents = {name: read() for name, read in self.read_parents.items()}
         self.version_dir = self.store.new_version(self.run_id)
         self.staging = Staging(self.version_dir / "_staging", self.table.key[0], sum(f.bytes for f in new_files))
-        batches = batches_of(new_files)
+        batches = batches_of(new_files, self.threads)
         inputs = [
             f for batch in self._in_threads(self._ingest, batches, f"silver {self.table.name}", "batch") for f in batch
         ]
