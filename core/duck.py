@@ -118,9 +118,11 @@ def connect(
     memory_limit: str | None = None,
     split_views: bool = True,
     domain: str | None = None,
+    views: list[View] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per published table (of `domain`, if given: binding a view lists its files)
-    and the `split_views` of those declaring them, which models never read; spills to the lake's _tmp directory."""
+    """An in-memory DuckDB with a view per published table (of `domain`, if given: binding a view lists its files;
+    or the `views` given) and the `split_views` of those declaring them, which models never read; spills to the
+    lake's _tmp directory."""
     con = duckdb.connect()
     temp = lake.tmp / "duckdb"
     temp.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,7 @@ def connect(
         con.execute(f"set threads = {int(threads)}")
     if memory_limit:
         con.execute(f"set memory_limit = '{memory_limit}'")
-    for view in table_views(lake, domain):
+    for view in table_views(lake, domain) if views is None else views:
         for statement in view_sql(view):
             con.execute(statement)
     for statement in split_view_sql(lake) if split_views else []:

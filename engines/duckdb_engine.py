@@ -15,7 +15,7 @@ import duckdb
 
 import contracts
 from contracts.schema import Table
-from core.duck import View, connect, empty_view_sql, view_sql
+from core.duck import View, connect, empty_view_sql, table_views, view_sql
 from core.lake import Lake
 from core.store import LOOKUP_ROW_GROUP, ZSTD_LEVEL
 
@@ -38,20 +38,19 @@ class DuckDBEngine:
         domain: str | None = None,
     ):
         """`domain`: the one whose models it builds (they read no other's tables): only its tables are bound."""
-        self.lake = lake
-        self.base = connect(lake, threads, memory_limit, split_views=False, domain=domain)
+        self.lake, self.domain, self.macros = lake, domain, macros
+        views = table_views(lake, domain)
+        self.viewed = {(v.schema, v.name): view_sql(v) for v in views}  # what refresh() compares with
+        self.base = connect(lake, threads, memory_limit, split_views=False, domain=domain, views=views)
         self.cursors: list[duckdb.DuckDBPyConnection] = []
         self.local = threading.local()
         self.lock = threading.Lock()
         # macros bind the tables they read: the domain's (every domain's without one) that had no view when connect
         # looked read as empty
-        viewed = {f"{schema}.{name}" for schema, name in self.base.execute(
-            "select schema_name, view_name from duckdb_views() where not internal"
-        ).fetchall()}  # fmt: skip
         empty = [
             statement
             for table in contracts.tables(domain=domain)
-            if table.qualified_name not in viewed
+            if (table.schema, table.name) not in self.viewed
             for statement in empty_view_sql(table)
         ]
         self.base.execute(";\n".join([*empty, macros]))  # one call: a statement each costs a round trip
@@ -66,6 +65,17 @@ class DuckDBEngine:
                 con = self.local.con = self.base.cursor()
                 self.cursors.append(con)
         return con
+
+    def refresh(self) -> None:
+        """Before the first model: bind again the views of the tables published since the engine started, where that
+        changed them. A run starts its engines while silver runs, and a table built meanwhile may be new, or have
+        gained partition folders (the views read the stable paths, so other new versions are seen as they are)."""
+        views = table_views(self.lake, self.domain)
+        current = {(v.schema, v.name): view_sql(v) for v in views}
+        changed = [s for key, statements in current.items() if self.viewed.get(key) != statements for s in statements]
+        if changed:  # the macros again too: a macro reads the views it was created with
+            self.base.execute(";\n".join([*changed, self.macros]))
+        self.viewed = current
 
     def close(self) -> None:
         for con in self.cursors:

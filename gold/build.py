@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -59,12 +60,14 @@ class GoldBuilder:
         memory_limit: str | None = None,
         engine: Engine | None = None,
         domain: str | None = None,
+        started: Future[DuckDBEngine] | None = None,
     ):
         """`engine`: what builds the models (default: DuckDB, which checks what either writes). Engines start at the
-        first model to build: a run with nothing to build opens no connection. `domain`: the only one whose models
-        it builds, if given."""
+        first model to build: a run with nothing to build opens no connection, unless its DuckDB was `started`
+        beforehand (while silver ran). `domain`: the only one whose models it builds, if given."""
         self.lake, self.run_id = lake, run_id
         self.threads, self.memory_limit, self.other, self.domain = threads, memory_limit, engine, domain
+        self.started = started
         self._duckdb: DuckDBEngine | None = None
         self._starting = threading.Lock()  # models built side by side start one engine
 
@@ -72,10 +75,23 @@ class GoldBuilder:
     def duckdb(self) -> DuckDBEngine:
         with self._starting:
             if self._duckdb is None:
-                self._duckdb = DuckDBEngine(
+                self._duckdb = self._started() or DuckDBEngine(
                     self.lake, macros_sql(self.domain), self.threads, self.memory_limit, self.domain
                 )
         return self._duckdb
+
+    def _started(self) -> DuckDBEngine | None:
+        """The engine started beforehand, its views brought up to date; None if there is none, or if it failed to
+        start because a table changed its folders under it (silver publishing as it bound the views)."""
+        if self.started is None or self.started.exception() is not None:
+            return None
+        engine = self.started.result()
+        try:
+            engine.refresh()
+        except duckdb.Error:
+            engine.close()
+            return None
+        return engine
 
     @property
     def engine(self) -> Engine:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from pipelines.graph import topological
 from pipelines.manifest import Manifest, domain_failed, timed
 
 if TYPE_CHECKING:
+    from engines.duckdb_engine import DuckDBEngine
     from gold.build import GoldBuilder
     from pipelines.run import RunOptions
 
@@ -30,10 +33,11 @@ def run_gold(
     selected: set[str],
     manifest: Manifest,
     jobs: threading.Semaphore,
+    started: Mapping[str, Future[DuckDBEngine]],
 ) -> None:
     """Build the stale (or selected) models of `domains`, the domains (and a domain's independent models) side by
     side on DuckDB (models read no other domain's tables), one after the other on Spark, which shares its session;
-    a domain with a failed model fails."""
+    a domain with a failed model fails. `started`: DuckDB engines already starting, by domain."""
     from gold.build import GoldBuilder, other_domains_read
 
     graph = dependencies()
@@ -52,7 +56,7 @@ def run_gold(
     model_workers = 1 if engine is not None else options.threads
 
     def domain_gold(domain: str) -> None:
-        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain)
+        builder = GoldBuilder(lake, run_id, options.threads, options.memory_limit, engine, domain, started.get(domain))
         try:
             names = [n for n in chosen if models()[n].table.domain == domain]
             failed = timed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import replace
 
 import duckdb
@@ -13,9 +14,11 @@ from hypothesis import strategies as st
 import contracts
 from core.checks import check_key, check_table
 from core.errors import CheckFailedError
+from engines.duckdb_engine import DuckDBEngine
 from gold.build import GoldBuilder, other_domains_read
-from gold.models import Model, models
-from tests.conftest import gold, ledger, quarantine, run_lake
+from gold.models import Model, dependencies, macros_sql, models
+from pipelines.graph import topological
+from tests.conftest import assert_same, gold, ledger, quarantine, run_lake, silver, snapshot
 
 DAYS = ["2024-01-01", "2024-01-02", "9999-12-31"]
 
@@ -184,3 +187,22 @@ def test_a_key_checked_in_the_rebuilt_partitions_alone_gives_the_whole_tables_ve
         con.executemany("insert into prepared_layers.cdr_tower_sessions values (?, ?, ?)", rows)
     whole, fresh = check_key(con, table), check_key(con, table, rebuilt=rebuilt)
     assert bool(whole) == bool(fresh) == (len({r[:2] for r in rows}) < len(rows))
+
+
+def test_an_engine_started_before_silver_sees_what_silver_then_built(lake_copy, clean_snapshot) -> None:
+    """A run starts each domain's DuckDB while silver runs. Started on a lake with no silver yet (every view
+    empty, every macro bound to them), then handed to the gold stage once silver is built, it builds from what
+    silver built: a fact row per reading, a dimension row per meter, and the same gold as a run."""
+    started: Future[DuckDBEngine] = Future()
+    started.set_result(DuckDBEngine(lake_copy, macros_sql("meters"), 2, None, "meters"))
+    run_lake(lake_copy, layers=("silver",))
+    builder = GoldBuilder(lake_copy, "20990101T000000000000Z", 2, domain="meters", started=started)
+    try:
+        for name in topological(dependencies()):
+            if models()[name].table.domain == "meters":
+                assert builder.build(models()[name]).status == "built"
+    finally:
+        builder.close()
+    assert gold(lake_copy, "fact_readings").height == silver(lake_copy, "readings").height > 0
+    assert gold(lake_copy, "dim_meter").height == silver(lake_copy, "meters").height > 0
+    assert_same(snapshot(lake_copy), clean_snapshot)
