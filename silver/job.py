@@ -6,10 +6,10 @@ arrived in:
 - among valid rows, the one earliest in (source file, line) order wins its key; the others are duplicates;
 - rows quarantined for a missing parent are validated again whenever a parent table changes.
 A run reads only files it has not seen, rewrites only the partitions they touch (hard-linking the rest; where no
-new row shares a key with a partition's rows, it only adds a file of them to it) and publishes the new version in
-one atomic step, after checking that every bronze row is accounted for. Files and partitions are processed side
-by side in threads: polars and numpy release the GIL. Small files are read in batches and small partitions merged
-in groups, so that a year of daily files costs about what its rows cost.
+new row shares a key with a partition's rows, it only adds a file of them to it: silver/partitions.py) and
+publishes the new version in one atomic step, after checking that every bronze row is accounted for. Files and
+partitions are processed side by side in threads: polars and numpy release the GIL. Small files are read in
+batches and small partitions merged in groups, so that a year of daily files costs about what its rows cost.
 """
 
 from __future__ import annotations
@@ -33,21 +33,18 @@ from bronze.records import RAW, strip_terminators
 from bronze.workbook import is_workbook, read_workbooks
 from contracts.schema import Table
 from core.lake import Lake
-from core.store import DATA, QUARANTINE, ZSTD_LEVEL, TableStore, link_files
-from silver import merging
+from core.store import QUARANTINE, TableStore
 from silver import quarantine as q
-from silver.keys import earliest, repeated_across, sharing_neighbours, without_losers
+from silver.partitions import WHOLE, PartitionMerging
 from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
 from silver.staging import PARTITION, Staging
 
-WHOLE = ""  # the single partition of an unpartitioned table
-APPENDED_FILES = 16  # a partition with this many files is merged whole (into one) rather than appended to
 SET_ASIDE = "_set_aside"  # quarantine rows written aside during the run, before the quarantine is rebuilt
 Progress = Callable[..., Iterable]
 
 
-class SilverJob:
+class SilverJob(PartitionMerging):
     def __init__(
         self,
         lake: Lake,
@@ -244,172 +241,6 @@ class SilverJob:
                 .with_columns(*waiting.filter(ok).select(*self.lineage, RAW).get_columns())
             )
             self._stage(valid, f"released-{part.stem}")
-
-    # -- partitions ----------------------------------------------------------------------------------------------
-
-    def _merge_partitions(self) -> dict[str, dict[str, Any]]:
-        """Merge staged rows into their partitions; returns every partition of the version with its row count and
-        the version that last wrote it (gold rebuilds only partitions whose version changed)."""
-        existing = dict(self.previous["partitions"]) if self.previous else {}
-        if self.redo:
-            existing.pop(self.reprocess, None)  # rebuilt from its files alone
-        if self.table.partition and existing.get(WHOLE, {}).get("rows") == 0:
-            existing.pop(WHOLE)  # the empty placeholder written before the first row arrived
-        for partition in existing.keys() - self.staging.partitions:
-            link_files(
-                self._partition_dir(self.previous_dir, partition), self._partition_dir(self.version_dir, partition)
-            )
-        partitions = {p: facts for p, facts in existing.items() if p not in self.staging.partitions}
-        grown = sorted(self.staging.partitions & existing.keys())
-        grown_rows = self._in_threads(
-            lambda p: self._append(p, existing[p]["rows"]), grown, f"append {self.table.name}", "partition"
-        )
-        appended = {p: rows for p, rows in zip(grown, grown_rows) if rows is not None}
-        partitions |= {p: {"rows": rows, "version": self.run_id} for p, rows in appended.items()}
-        sizes = {
-            p: existing.get(p, {}).get("rows", 0) + self.staging.rows_of(p)
-            for p in self.staging.partitions - appended.keys()
-        }
-        # Partitions beyond one bucket are merged one at a time, so memory stays within about two buckets.
-        large = any(size > merging.BUCKET_ROWS for size in sizes.values())
-        merged = self._in_threads(
-            lambda unit: self._merge(unit, existing, sizes),
-            merging.groups(sizes, self.threads),
-            f"merge {self.table.name}",
-            "group",
-            threads=1 if large else None,
-        )
-        partitions |= {p: {"rows": rows, "version": self.run_id} for unit in merged for p, rows in unit.items()}
-        if not partitions:  # an empty table still has its schema
-            partitions[WHOLE] = {
-                "rows": self._write_part(WHOLE, 0, pl.DataFrame(schema=self._silver_schema())),
-                "version": self.run_id,
-            }
-        return dict(sorted(partitions.items()))
-
-    def _append(self, partition: str, rows_before: int) -> int | None:
-        """A partition's new rows written beside its current files (linked), when none of them shares a key with a
-        current row: a refresh then writes the minutes that arrived, not their day again. Returns the partition's
-        rows; None when it must be merged whole instead: a key is shared (the earliest row must win it), the table
-        derives columns over whole partitions, or the partition has APPENDED_FILES files already (merging them
-        into one again keeps readers from opening ever more small files)."""
-        current = self._partition_dir(self.previous_dir, partition)
-        files = sorted(current.glob("*.parquet"))
-        if (self.derivation and not self.row_wise) or len(files) >= APPENDED_FILES:
-            return None
-        staged = self.staging.rows([partition]).select(*self.stored, *self.lineage, RAW, PARTITION).collect()
-        held = pl.scan_parquet(files)
-        for unique in (self.table.key, *self.table.unique):
-            shared = held.select(unique).join(
-                staged.lazy().select(unique), on=list(unique), how="semi", nulls_equal=True
-            )
-            if not shared.head(1).collect().is_empty():
-                return None
-        link_files(current, self._partition_dir(self.version_dir, partition))
-        return rows_before + self._write(self.run_id, self._settle(staged, several=False)).get(partition, 0)
-
-    def _merge(self, unit: list[str], existing: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, int]:
-        """Current rows of some partitions plus their staged rows: deduplicated, derived and written, bucket by
-        bucket; returns the rows of each partition.
-
-        A partition larger than a bucket is merged alone, as buckets: ranges of the key's first column holding
-        about BUCKET_ROWS rows, each written as its own file (`part-<n>.parquet`, sorted by key); current and
-        staged files are sorted by that column, so reading a bucket skips the row groups outside it, and memory
-        stays bounded however large the partition grows.
-        """
-        sources = [self.staging.rows(unit)]
-        for partition in (p for p in unit if p in existing):
-            current = pl.scan_parquet(self._partition_dir(self.previous_dir, partition) / "*.parquet")
-            sources.append(current.with_columns(pl.lit(None, pl.String).alias(RAW), pl.lit(partition).alias(PARTITION)))
-        rows = pl.concat(
-            [s.select(*self.stored, *self.lineage, RAW, PARTITION) for s in sources], how="vertical_relaxed"
-        )
-        if len(unit) > 1 or sizes[unit[0]] <= merging.BUCKET_ROWS:
-            return self._write(0, self._settle(rows.collect(), several=len(unit) > 1))
-        leading = pl.col(self.table.key[0])
-
-        def settle(number: int, low: object, high: object) -> int:
-            bucket = rows.filter(leading.is_between(pl.lit(low), pl.lit(high)))
-            return self._write(number, self._settle(bucket.collect(), several=False))[unit[0]]
-
-        ranges = merging.bucket_ranges(rows, self.table.key[0])
-        with ThreadPoolExecutor(self.threads) as pool:
-            return {unit[0]: sum(pool.map(settle, range(len(ranges)), *zip(*ranges)))}
-
-    def _write(self, number: int | str, silver: pl.DataFrame) -> dict[str, int]:
-        """Write settled rows as file `part-<number>` of their partitions; returns the rows of each."""
-        parts = silver.partition_by(PARTITION, as_dict=True, include_key=False)
-        return {partition: self._write_part(partition, number, rows) for (partition,), rows in parts.items()}
-
-    def _write_part(self, partition: str, number: int | str, rows: pl.DataFrame) -> int:
-        """Write one file of a partition. Hive-style, a partition's column is in its folder name only (the empty
-        table's single file, in no folder, keeps it)."""
-        directory = self._partition_dir(self.version_dir, partition)
-        directory.mkdir(parents=True, exist_ok=True)
-        if partition != WHOLE:
-            rows = rows.drop(self.table.partition.column)
-        rows.write_parquet(
-            directory / f"part-{number}.parquet", compression="zstd", compression_level=ZSTD_LEVEL, statistics=True
-        )
-        return len(rows)
-
-    def _settle(self, rows: pl.DataFrame, several: bool) -> pl.DataFrame:
-        """Keep the earliest row of each key (and alternate key) in each partition, setting the others aside, and
-        derive the columns computed over a whole partition; the rows keep their partition. The partition joins the
-        key only when `several` partitions are settled together (it costs a string in every hash and sort)."""
-        within = [PARTITION] if several else []
-        rows = rows.sort([*within, *self.table.key])  # a key's rows are neighbours, and stay sorted below
-        for unique in (self.table.key, *self.table.unique):  # the key, then the alternate keys
-            key = [*within, *unique]
-            if unique == self.table.key:
-                contested = sharing_neighbours(rows, key)
-            else:
-                contested = rows.select(pl.struct(key).is_duplicated()).to_series()
-            if contested.any():
-                rows, winners, losers = without_losers(rows, contested, key, self.lineage)
-                self._set_aside(self._duplicates(losers, winners, key))
-        silver = rows.drop(RAW)
-        if self.derivation and not self.row_wise:  # it looks at whole partitions
-            parts = silver.partition_by(PARTITION, maintain_order=True) if several else [silver]
-            silver = pl.concat([self.derivation(part, self.parents) for part in parts])
-        if self.table.partition:
-            silver = silver.with_columns(pl.col(PARTITION).alias(self.table.partition.column))
-        schema = self._silver_schema() | {PARTITION: pl.String()}
-        return silver.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
-
-    def _unique_across_partitions(self, partitions: dict[str, dict[str, Any]]) -> None:
-        """Where the key does not fix the partition (a trade's id, filed again in another month), a key may repeat
-        across partitions: the earliest row (in file and line order) stays, each other is set aside as a duplicate
-        and its partition rewritten without it. Only the keys are read to find them (10 M trade ids: about 2 s)."""
-        key = list(self.table.key)
-        scans = {p: pl.scan_parquet(self._partition_dir(self.version_dir, p) / "*.parquet") for p in partitions}
-        rivals = repeated_across(scans, key, self.lineage, PARTITION)
-        if rivals is None:
-            return
-        winners, losers = earliest(rivals, key, self.lineage)
-        for (partition,), lost in losers.partition_by(PARTITION, as_dict=True).items():
-            directory = self._partition_dir(self.version_dir, partition)
-            files = sorted(directory.glob("*.parquet"))
-            rows = pl.read_parquet(files)
-            gone = rows.join(lost.select(self.lineage), on=self.lineage, how="semi", nulls_equal=True)
-            self._set_aside(self._duplicates(gone.with_columns(pl.lit(None, pl.String).alias(RAW)), winners, key))
-            for file in files:
-                file.unlink()
-            kept = rows.join(lost.select(self.lineage), on=self.lineage, how="anti", nulls_equal=True)
-            kept.write_parquet(directory / "part-0.parquet", compression="zstd", compression_level=ZSTD_LEVEL)
-            partitions[partition] = {"rows": len(kept), "version": self.run_id}
-
-    def _duplicates(self, losers: pl.DataFrame, winners: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-        losers = losers.join(winners.select(*key, q.location(self.table).alias(q.DUPLICATE_OF)), on=key, how="left")
-        return q.duplicate_rows(q.with_raw_lines(losers, self.lake.bronze, self.table), self.run_id, self.table)
-
-    def _silver_schema(self) -> dict[str, pl.DataType]:
-        return {c.name: c.type.polars for c in self.table.columns} | q.lineage_schema(self.table)
-
-    def _partition_dir(self, version_dir: Path, partition: str) -> Path:
-        if partition == WHOLE:
-            return version_dir / DATA
-        return version_dir / DATA / f"{self.table.partition.column}={partition}"
 
     # -- quarantine and accounting -------------------------------------------------------------------------------
 

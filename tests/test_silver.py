@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from core.errors import LakehouseError
-from silver import job, merging, staging
+from silver import merging, partitions, staging
 from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
 
 HEADER = "meter_id,reading_ts,kwh,voltage,current_a,power_factor,frequency_hz\n"
@@ -180,7 +180,7 @@ def test_rows_with_new_keys_are_appended_and_a_partition_of_many_files_merged_wh
     """A file whose rows share no key with a partition's rows adds a file to it, the current files hard-linked
     rather than rewritten (a refresh writes what arrived, not its day again); a partition that has gathered
     APPENDED_FILES files is merged whole, into one. Either way the tables equal a full rebuild's."""
-    monkeypatch.setattr(job, "APPENDED_FILES", 2)
+    monkeypatch.setattr(partitions, "APPENDED_FILES", 2)
     run_lake(lake_copy)
     header, line = next(lake_copy.bronze_dir("meters", "bills").glob("*.csv")).read_text().splitlines()[:2]
 
