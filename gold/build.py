@@ -75,9 +75,7 @@ class GoldBuilder:
     def duckdb(self) -> DuckDBEngine:
         with self._starting:
             if self._duckdb is None:
-                self._duckdb = self._started() or DuckDBEngine(
-                    self.lake, macros_sql(self.domain), self.threads, self.memory_limit, self.domain
-                )
+                self._duckdb = self._started() or start_duckdb(self.lake, self.domain, self.threads, self.memory_limit)
         return self._duckdb
 
     def _started(self) -> DuckDBEngine | None:
@@ -230,6 +228,11 @@ class GoldBuilder:
     def _discard(self, model: Model, version_dir: Path, previous: dict | None) -> None:
         shutil.rmtree(version_dir, ignore_errors=True)
         self.duckdb.bind(model.table, self.lake.table_path(model.table) if previous else None)
+
+
+def start_duckdb(lake: Lake, domain: str | None, threads: int | None, memory_limit: str | None) -> DuckDBEngine:
+    """The DuckDB engine of a domain's models (of every domain's, without one), with its views and macros."""
+    return DuckDBEngine(lake, macros_sql(domain), threads, memory_limit, domain)
 
 
 def other_domains_read(model: Model) -> list[str]:

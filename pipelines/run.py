@@ -10,6 +10,7 @@ published, and the run then fails naming the domain and, for changed bronze, the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -17,7 +18,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from core.store import TableStore, read_table, wait_for_garbage, write_json_atom
 from gold.result import GoldResult
 from pipelines import history, unchanged
 from pipelines.engine import check_engine
-from pipelines.gold_stage import run_gold
+from pipelines.gold_stage import engines_started, run_gold
 from pipelines.graph import topological
 from pipelines.manifest import Manifest, conclude, domain_failed, now, timed
 from pipelines.recovery import recover
@@ -44,8 +44,6 @@ from silver.result import SilverResult
 
 if TYPE_CHECKING:
     import polars as pl
-
-    from engines.duckdb_engine import DuckDBEngine
 
 
 # Imported where they are used: polars, DuckDB, the silver jobs and the gold builder (about 0.5 s together), which a
@@ -116,38 +114,20 @@ def _work(
 
     # what domains run side by side share: no more tables or models at once than there are threads
     jobs = threading.BoundedSemaphore(options.threads or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=1) as starter:
-        # each domain's DuckDB starts while silver runs (connecting, binding views and macros: 60-90 ms a domain)
-        started = _start_engines(starter, lake, domains, options) if len(options.layers) == 2 else {}
-        try:
-            if "silver" in options.layers:
-                timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
-                if options.date:
-                    _check_reprocessed(lake, domains, options.date, manifest)
-            if "gold" in options.layers:
-                healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
-                timed(
-                    manifest.durations,
-                    "gold",
-                    lambda: run_gold(lake, run_id, healthy, options, selected, manifest, jobs, started),
-                )
-        finally:
-            for engine in started.values():  # those no gold stage took (closing twice is harmless)
-                if not engine.cancel() and engine.exception() is None:
-                    engine.result().close()
+    both = len(options.layers) == 2  # then each domain's DuckDB starts while silver runs
+    with engines_started(lake, domains, options) if both else contextlib.nullcontext({}) as started:
+        if "silver" in options.layers:
+            timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
+            if options.date:
+                _check_reprocessed(lake, domains, options.date, manifest)
+        if "gold" in options.layers:
+            healthy = [d for d in domains if d not in manifest.domains]  # so far it names the failed ones
+            timed(
+                manifest.durations,
+                "gold",
+                lambda: run_gold(lake, run_id, healthy, options, selected, manifest, jobs, started),
+            )
     timed(manifest.durations, "catalog", lambda: catalog.refresh(lake))
-
-
-def _start_engines(
-    starter: ThreadPoolExecutor, lake: Lake, domains: list[str], options: RunOptions
-) -> dict[str, Future[DuckDBEngine]]:
-    from engines.duckdb_engine import DuckDBEngine
-    from gold.models import macros_sql
-
-    return {
-        domain: starter.submit(DuckDBEngine, lake, macros_sql(domain), options.threads, options.memory_limit, domain)
-        for domain in domains
-    }
 
 
 def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:

@@ -15,8 +15,8 @@ import contracts
 from core.checks import check_key, check_table
 from core.errors import CheckFailedError
 from engines.duckdb_engine import DuckDBEngine
-from gold.build import GoldBuilder, other_domains_read
-from gold.models import Model, dependencies, macros_sql, models
+from gold.build import GoldBuilder, other_domains_read, start_duckdb
+from gold.models import Model, dependencies, models
 from pipelines.graph import topological
 from tests.conftest import assert_same, gold, ledger, quarantine, run_lake, silver, snapshot
 
@@ -194,7 +194,7 @@ def test_an_engine_started_before_silver_sees_what_silver_then_built(lake_copy, 
     empty, every macro bound to them), then handed to the gold stage once silver is built, it builds from what
     silver built: a fact row per reading, a dimension row per meter, and the same gold as a run."""
     started: Future[DuckDBEngine] = Future()
-    started.set_result(DuckDBEngine(lake_copy, macros_sql("meters"), 2, None, "meters"))
+    started.set_result(start_duckdb(lake_copy, "meters", 2, None))
     run_lake(lake_copy, layers=("silver",))
     builder = GoldBuilder(lake_copy, "20990101T000000000000Z", 2, domain="meters", started=started)
     try:
