@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from core.errors import LakehouseError
 from core.lake import Lake
-from generators.meters import MetersDirt, MetersParams, generate
+from generators.meters import MetersDirt, MetersParams, billing, generate
 from generators.meters.billing import charges
 from tests.conftest import SMALL, ledger, quarantine, run_lake, silver
 
@@ -119,3 +121,18 @@ def test_consumption_has_an_evening_peak_and_seasons(tmp_path: Path) -> None:
     assert by_month[7] > 1.2 * by_month[1]
     voltage = readings["voltage"]
     assert 228 < voltage.median() < 232
+
+
+def test_tasks_side_by_side_build_the_tariff_engine_once() -> None:
+    """Two tasks asking at once get the one engine, the second waiting for the first to build it (two builds at
+    once, in threads, exported the same polars frames together and once hung `generate`)."""
+    billing._built_tariff_engine.cache_clear()
+    ready = threading.Barrier(2)
+
+    def engine(_: int) -> object:
+        ready.wait()
+        return billing._tariff_engine()
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(engine, range(2))
+    assert first is second

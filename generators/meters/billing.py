@@ -8,6 +8,7 @@ tampered file. Bills are issued on the 5th of the following month and fall due 1
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import cache
 
 import duckdb
@@ -24,8 +25,20 @@ METHODS = ("online", "bank", "cash", "mobile_app")
 METHOD_WEIGHTS = (0.3, 0.3, 0.2, 0.2)
 
 
-@cache
+_ENGINE_LOCK = threading.Lock()
+
+
 def _tariff_engine() -> duckdb.DuckDBPyConnection:
+    """The bill macros over the reference tariffs, built once, by the first task that asks. Tasks run side by side in
+    threads, and two building it at once exported the same cached reference frames to DuckDB together: once, at
+    scale 100, that hung `generate` for good, both threads waiting inside polars (one exporting a frame, the other
+    reading its schema)."""
+    with _ENGINE_LOCK:
+        return _built_tariff_engine()
+
+
+@cache
+def _built_tariff_engine() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("create schema silver_meters")
     for name, frame in (("tariffs", tariffs()), ("tariff_slabs", tariff_slabs())):
