@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core import allocators
 from core.errors import LakehouseError, storage_problem
 from core.lake import DATA_DIR_ENV, Lake
 from pipelines.cli_export import add_export_command
@@ -29,15 +30,8 @@ from pipelines.history import KEEP_DAYS, KEEP_RUNS, prune, recent_runs
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
-# polars' allocator (jemalloc) hands freed pages back to the kernel almost at once by default, so a run faults the
-# same memory in again and again (a tenth of its CPU time went to page faults and madvise). Keeping freed pages a
-# few seconds cut a default run's system time by a sixth; memory still goes back between refresh cycles. Read by
-# polars when it loads, so set before any command imports it; a user's own setting wins.
-ALLOCATOR_SETTINGS = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault(*ALLOCATOR_SETTINGS)
+    allocators.tune()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):

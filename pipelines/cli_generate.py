@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core import logs
+from core import allocators, logs
 from core.lake import Lake
 from pipelines.cli_types import date, datetime, positive_float, positive_int
 from pipelines.history import RUN_ID_FORMAT
@@ -290,7 +290,8 @@ def _generated(args: argparse.Namespace, domain: str, generate: Callable[[Lake],
 
 
 def _lake(args: argparse.Namespace) -> Lake:
-    """The chosen lake, with this command's log file."""
+    """The chosen lake, with this command's log file; and glibc's malloc set for the generators' large arrays."""
+    allocators.for_large_arrays()
     lake = Lake.locate(getattr(args, "data_dir", None))
     logs.setup(lake.logs / f"generate-{dt.datetime.now(dt.timezone.utc).strftime(RUN_ID_FORMAT)}.jsonl")
     return lake
