@@ -72,6 +72,11 @@ def check_key(con: duckdb.DuckDBPyConnection, table: Table, rebuilt: Collection[
     for rule, columns in (("key:unique", table.key), *((f"unique:{','.join(u)}", u) for u in table.unique)):
         keys = ", ".join(columns)
         if rebuilt is None:
+            # Equal keys hash alike, so distinct hashes as many as rows means unique keys: counting hashes costs two
+            # thirds of grouping the keys themselves (13 M readings: 0.8 s against 1.2). Only a repeated hash
+            # (a repeated key, or rarely two keys hashing alike) has the offending keys counted.
+            if not scalar(con, f"select count(*) - count(distinct hash({keys})) from {name}"):
+                continue
             offending = f"select 1 from {name} group by {keys} having count(*) > 1"
         else:
             inside = f"{table.partition.column} in ({', '.join(_literal(p) for p in sorted(rebuilt)) or 'null'})"

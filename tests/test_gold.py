@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import contracts
-from core.checks import check_key, check_table
+from core.checks import Failure, check_key, check_table
 from core.errors import CheckFailedError
 from engines.duckdb_engine import DuckDBEngine
 from gold.build import GoldBuilder, other_domains_read, start_duckdb
@@ -187,6 +188,22 @@ def test_a_key_checked_in_the_rebuilt_partitions_alone_gives_the_whole_tables_ve
         con.executemany("insert into prepared_layers.cdr_tower_sessions values (?, ?, ?)", rows)
     whole, fresh = check_key(con, table), check_key(con, table, rebuilt=rebuilt)
     assert bool(whole) == bool(fresh) == (len({r[:2] for r in rows}) < len(rows))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 3), st.sampled_from(DAYS)), max_size=12))
+def test_a_key_check_counts_each_repeated_key_once(rows) -> None:
+    """The whole table's key check screens the keys' hashes first and groups the keys only where a hash repeats:
+    its count is still the number of keys held by more than one row (nulls alike), and none when all are unique."""
+    table = contracts.by_name("prepared_layers.cdr_tower_sessions")
+    con = duckdb.connect()
+    con.execute("create schema prepared_layers")
+    con.execute("create table prepared_layers.cdr_tower_sessions (msisdn varchar, session_start integer, day varchar)")
+    if rows:
+        con.executemany("insert into prepared_layers.cdr_tower_sessions values (?, ?, ?)", rows)
+    keys = Counter(r[:2] for r in rows)
+    repeated = sum(1 for n in keys.values() if n > 1)
+    assert check_key(con, table) == ([Failure("key:unique", repeated)] if repeated else [])
 
 
 def test_an_engine_started_before_silver_sees_what_silver_then_built(lake_copy, clean_snapshot) -> None:
