@@ -35,6 +35,7 @@ from contracts.schema import Table
 from core.lake import Lake
 from core.store import QUARANTINE, TableStore
 from silver import quarantine as q
+from silver.keys import maybe_shared
 from silver.partitions import WHOLE, PartitionMerging
 from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
@@ -195,15 +196,10 @@ class SilverJob(PartitionMerging):
         rules = checked.get_column(RULES)
         ok = rules.list.len() == 0
         self._set_aside(q.invalid_rows(raw, rules, self.run_id, self.table))
+        valid = checked.with_columns(*raw.select(self.lineage).get_columns(), raw[RAW]).filter(ok).drop(RULES)
         # the raw line is kept for rows that may lose their key to a duplicate; others are read back if so
-        contested = pl.any_horizontal(pl.struct(list(k)).is_duplicated() for k in (self.table.key, *self.table.unique))
-        valid = (
-            checked.with_columns(*raw.select(self.lineage).get_columns(), raw[RAW])
-            .filter(ok)
-            .drop(RULES)
-            .with_columns(strip_terminators(pl.when(contested).then(pl.col(RAW))).alias(RAW))  # few are kept
-        )
-        self._stage(valid, name)
+        contested = maybe_shared(valid, (self.table.key, *self.table.unique))
+        self._stage(valid.with_columns(strip_terminators(pl.when(contested).then(pl.col(RAW))).alias(RAW)), name)
 
     def _stage(self, valid: pl.DataFrame, name: str) -> None:
         """Write valid rows aside, with their partition, until every new row has been read."""

@@ -3,7 +3,7 @@ so that an incremental build keeps what a full one does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -37,6 +37,21 @@ def sharing_neighbours(rows: pl.DataFrame, key: list[str]) -> pl.Series:
     after_first = pl.int_range(pl.len()) > 0
     same = pl.all_horizontal(pl.col(k).eq_missing(pl.col(k).shift(1)) for k in key) & after_first
     return rows.select(same | same.shift(-1, fill_value=False)).to_series()
+
+
+def maybe_shared(rows: pl.DataFrame, keys: Iterable[Sequence[str]]) -> pl.Series:
+    """Whether each row may share one of `keys` (the key, alternate keys) with another row: the key's hash repeats.
+    Equal keys hash alike, so no row sharing a key is missed; two keys hashing alike only flag a row needlessly. The
+    hashes are sorted to find repeats: hashing the keys into a table cost three times as much (2.4 M quotes: 0.28
+    against 0.1 s of CPU)."""
+    shared = np.zeros(len(rows), dtype=bool)
+    for key in keys:
+        hashes = rows.select(pl.struct(list(key)).hash()).to_series()
+        ordered = hashes.sort().to_numpy()
+        repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+        if len(repeats):
+            shared |= hashes.is_in(pl.Series(repeats).implode()).to_numpy()
+    return pl.Series(shared)
 
 
 def repeated_across(

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from silver.keys import earliest, sharing_neighbours, without_losers
+from silver.keys import earliest, maybe_shared, sharing_neighbours, without_losers
 
 KEY = ["a", "b"]
 LINEAGE = ["_source_file", "_source_line"]
@@ -33,6 +33,17 @@ def frames(draw: st.DrawFn) -> pl.DataFrame:
 @given(frames())
 def test_neighbours_sharing_a_key_are_the_duplicated_keys(rows: pl.DataFrame) -> None:
     assert sharing_neighbours(rows, KEY).to_list() == rows.select(pl.struct(KEY).is_duplicated()).to_series().to_list()
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames(), st.booleans())
+def test_rows_that_may_share_a_key_are_those_sharing_one(rows: pl.DataFrame, shuffled: bool) -> None:
+    """In any order, and for the key or an alternate key (`b` alone) too: a row flagged shares its key, a row sharing
+    it is flagged (no two of these few keys hash alike)."""
+    if shuffled:
+        rows = rows.sample(fraction=1.0, shuffle=True, seed=1)
+    sharing = rows.select(pl.struct(KEY).is_duplicated() | pl.col("b").is_duplicated()).to_series()
+    assert maybe_shared(rows, [KEY, ["b"]]).to_list() == sharing.to_list()
 
 
 @settings(max_examples=200, deadline=None)
