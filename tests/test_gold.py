@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import Future
 from dataclasses import replace
+from unittest.mock import patch
 
 import duckdb
 import polars as pl
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import contracts
+from core import checks
 from core.checks import Failure, check_key, check_table
 from core.errors import CheckFailedError
 from engines.duckdb_engine import DuckDBEngine
@@ -191,10 +193,15 @@ def test_a_key_checked_in_the_rebuilt_partitions_alone_gives_the_whole_tables_ve
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 3), st.sampled_from(DAYS)), max_size=12))
-def test_a_key_check_counts_each_repeated_key_once(rows) -> None:
-    """The whole table's key check screens the keys' hashes first and groups the keys only where a hash repeats:
-    its count is still the number of keys held by more than one row (nulls alike), and none when all are unique."""
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 3), st.sampled_from(DAYS)), max_size=12),
+    st.sampled_from([None, 1, 2, 5, checks.HASHES_PER_SORT]),
+)
+@example(rows=[("a", 1, DAYS[0]), ("b", 2, DAYS[0]), ("a", 1, DAYS[1])], per_sort=1)
+def test_a_key_check_counts_each_repeated_key_once(rows, per_sort) -> None:
+    """The whole table's key check screens the keys' hashes first (counted by DuckDB in a small table, else sorted a
+    share at a time) and groups the keys only where a hash repeats: its count is still the number of keys held by
+    more than one row (nulls alike), and none when all are unique, however the hashes are screened."""
     table = contracts.by_name("prepared_layers.cdr_tower_sessions")
     con = duckdb.connect()
     con.execute("create schema prepared_layers")
@@ -203,7 +210,9 @@ def test_a_key_check_counts_each_repeated_key_once(rows) -> None:
         con.executemany("insert into prepared_layers.cdr_tower_sessions values (?, ?, ?)", rows)
     keys = Counter(r[:2] for r in rows)
     repeated = sum(1 for n in keys.values() if n > 1)
-    assert check_key(con, table) == ([Failure("key:unique", repeated)] if repeated else [])
+    sorted_from = checks.SORTED_FROM if per_sort is None else 0  # None: counted by DuckDB
+    with patch.object(checks, "SORTED_FROM", sorted_from), patch.object(checks, "HASHES_PER_SORT", per_sort or 1):
+        assert check_key(con, table) == ([Failure("key:unique", repeated)] if repeated else [])
 
 
 def test_an_engine_started_before_silver_sees_what_silver_then_built(lake_copy, clean_snapshot) -> None:
