@@ -36,7 +36,7 @@ from core.lake import Lake
 from core.store import QUARANTINE, TableStore
 from silver import quarantine as q
 from silver.keys import maybe_shared
-from silver.partitions import WHOLE, PartitionMerging
+from silver.partitions import WHOLE, PartitionMerging, partition_names
 from silver.result import Derivation, SilverResult
 from silver.rules import RULES, validate
 from silver.staging import PARTITION, Staging
@@ -213,7 +213,7 @@ class SilverJob(PartitionMerging):
         spec = self.table.partition
         if spec is None:
             return pl.lit(WHOLE).alias(PARTITION)
-        return pl.col(spec.source).dt.strftime(spec.format).fill_null(pl.lit(spec.missing)).alias(PARTITION)
+        return partition_names(pl.col(spec.source), spec.format).fill_null(pl.lit(spec.missing)).alias(PARTITION)
 
     # -- rows waiting for a parent -------------------------------------------------------------------------------
 

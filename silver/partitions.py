@@ -11,6 +11,7 @@ in one of two ways:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,17 @@ from silver.staging import PARTITION, Staging
 
 WHOLE = ""  # the single partition of an unpartitioned table
 APPENDED_FILES = 16  # a partition with this many files is merged whole (into one) rather than appended to
+
+
+def partition_names(source: pl.Expr, time_format: str) -> pl.Expr:
+    """The partition of each row: its time `source` formatted. A format naming nothing finer than a day is applied
+    to each distinct day, not to each row: a batch of readings holds a month's days (1.3 M readings: 0.01 s of CPU
+    against 0.07 s)."""
+    if re.search(r"%[^Ymd%]", time_format):
+        return source.dt.strftime(time_format)
+    day = source.dt.date()
+    days = day.unique()
+    return day.replace_strict(days, days.dt.strftime(time_format), default=None, return_dtype=pl.String)
 
 
 class PartitionMerging:

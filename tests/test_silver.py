@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from core.errors import LakehouseError
 from silver import merging, partitions, staging
@@ -200,3 +202,20 @@ def test_rows_with_new_keys_are_appended_and_a_partition_of_many_files_merged_wh
     incremental = snapshot(lake_copy)
     run_lake(lake_copy, full_refresh=True)
     assert_same(incremental, snapshot(lake_copy))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 12, 31))), max_size=30),
+    st.sampled_from(["%Y-%m", "%Y-%m-%d", "%Y", "%d/%m/%Y", "%Y-%m-%d %H", "%Y%%%m"]),
+    st.booleans(),
+)
+def test_partition_names_are_each_rows_time_formatted(times, time_format, as_dates) -> None:
+    """Formatted per distinct day where the format names nothing finer (else per row), a row's partition is still its
+    own time formatted, a null time's null, for timestamps and dates alike."""
+    assume(not (as_dates and "%H" in time_format))  # a date has no hours to format
+    column = pl.Series("t", times, dtype=pl.Datetime("us"))
+    frame = pl.DataFrame([column.dt.date() if as_dates else column])
+    names = frame.select(partitions.partition_names(pl.col("t"), time_format)).to_series()
+    assert names.dtype == pl.String
+    assert names.to_list() == [None if t is None else t.strftime(time_format) for t in frame.get_column("t").to_list()]
