@@ -28,9 +28,9 @@ def for_large_arrays() -> None:
     """The generators draw numpy arrays of tens of MB (a month of a block of meters: 24 MB each), through glibc's
     malloc, which maps an array over its threshold (adapting up to 32 MiB) afresh and unmaps it when freed, and gives
     each thread an arena of heaps of at most 64 MiB. One arena and a fixed 32 MiB threshold reuse the freed memory
-    instead; the heap still shrinks when 256 MiB at its top are free. Two months of meters at scale 100: 8.0-8.6 ->
-    7.1-7.8 s, system time 3.1-3.8 -> 2.2-2.7 s. Not for runs: one arena made a default run 4 % slower. Call before
-    the threads start (an arena, once a thread has one, stays)."""
+    instead; the heap still shrinks when 256 MiB at its top are free. Two months of meters at scale 100: 7.9-8.3 ->
+    7.5-7.9 s, a fifth less system time. Not for runs: one arena made a default run 4 % slower. Call before the
+    threads start (an arena, once a thread has one, stays)."""
     if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
         return
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
