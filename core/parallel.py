@@ -60,14 +60,16 @@ def run_graph(
     needs: Mapping[T, Iterable[T]],
     workers: int | None = None,
     slots: threading.Semaphore | None = None,
+    cost: Mapping[T, float] | None = None,
 ) -> list[T]:
     """`work(item)` for every item once the items it `needs` (those among `items`) have succeeded, `workers` at a
-    time, earlier items first; each holds one of `slots` while it works, if given (shared by graphs running side
-    by side, so that together they run no more jobs than it has slots). `work` returns whether it succeeded; an item
-    needing one that did not is not run. Returns those, in order. The first exception `work` raises is raised here
-    once the running ones finish."""
+    time, those heading the costliest chains of items first (see `by_critical_path`); each holds one of `slots`
+    while it works, if given (shared by graphs running side by side, so that together they run no more jobs than it
+    has slots). `work` returns whether it succeeded; an item needing one that did not is not run. Returns those, in
+    order. The first exception `work` raises is raised here once the running ones finish."""
     inside = set(items)
     needs = {item: [n for n in needs.get(item, ()) if n in inside] for item in items}
+    order = by_critical_path(items, needs, cost or {})
     succeeded: dict[T, bool] = {}
     started: set[T] = set()
     blocked: list[T] = []
@@ -75,7 +77,7 @@ def run_graph(
     changed = threading.Condition()
 
     def ready() -> T | None:
-        return next((i for i in items if i not in started and all(n in succeeded for n in needs[i])), None)
+        return next((i for i in order if i not in started and all(n in succeeded for n in needs[i])), None)
 
     def worker() -> None:
         while True:
@@ -104,3 +106,26 @@ def run_graph(
     if errors:
         raise errors[0]
     return [item for item in items if item in blocked]
+
+
+def by_critical_path(items: Sequence[T], needs: Mapping[T, Sequence[T]], cost: Mapping[T, float]) -> list[T]:
+    """`items` in the order to start them: costliest chain of items waiting on an item (the item included) first,
+    then in the order given. An item's `cost` is what it is expected to take (an item without one: the mean of the
+    others, or 1). Starting first what the most work waits behind keeps the last item from running alone at the
+    end: a telecom refresh cycle's gold started its four small forex bars first, and ended with the hourly balance
+    alone on one core."""
+    known = [cost[item] for item in items if item in cost]
+    usual = sum(known) / len(known) if known else 1.0
+    waiting: dict[T, list[T]] = {item: [] for item in items}
+    for item in items:
+        for needed in needs[item]:
+            waiting[needed].append(item)
+    chain: dict[T, float] = {}
+
+    def costliest(item: T) -> float:
+        if item not in chain:
+            chain[item] = cost.get(item, usual) + max((costliest(w) for w in waiting[item]), default=0.0)
+        return chain[item]
+
+    position = {item: number for number, item in enumerate(items)}
+    return sorted(items, key=lambda item: (-costliest(item), position[item]))

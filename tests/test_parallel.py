@@ -75,3 +75,26 @@ def test_an_exception_stops_what_needs_it_and_is_raised() -> None:
     with pytest.raises(KeyError):
         run_graph(work, ["a", "b", "c"], {"b": ["a"]}, workers=1)
     assert "b" not in ran
+
+
+def test_the_costliest_chains_start_first() -> None:
+    """One worker: items start by the work waiting behind them (their own included), then in the order given."""
+    ran = []
+
+    def work(item: str) -> bool:
+        ran.append(item)
+        return True
+
+    items, needs = ["small", "head", "tail", "hourly", "balance"], {"tail": ["head"], "balance": ["hourly"]}
+    run_graph(work, items, needs, workers=1)
+    assert ran == ["head", "hourly", "small", "tail", "balance"]  # chains of two first
+    ran.clear()
+    costs = {"small": 1.0, "head": 0.1, "tail": 0.1, "hourly": 0.5, "balance": 0.2}
+    run_graph(work, items, needs, workers=1, cost=costs)
+    assert ran == ["small", "hourly", "head", "balance", "tail"]  # 1.0, 0.7, 0.2 (given first), 0.2, 0.1
+
+
+def test_items_without_a_cost_count_as_the_mean_of_the_others() -> None:
+    ran = []
+    run_graph(lambda item: ran.append(item) or True, ["a", "b", "c"], {"c": ["b"]}, workers=1, cost={"a": 3.0})
+    assert ran == ["b", "a", "c"]  # b: 3 + 3 (c waits on it), then a and c: 3 each, in the order given
