@@ -28,13 +28,14 @@ def bench_meters(lake: Lake, scale: float, workers: int) -> dict:
     shutil.rmtree(scratch, ignore_errors=True)
     base = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(scratch)]
     generate = [*base, "generate", "meters", "--scale", str(scale), "--workers", str(workers)]
+    run = [*base, "run", "--domain", "meters"]  # as the other domains' benches: not the empty tables of the rest
     stages = {
         "generate": generate,
-        "silver": [*base, "run", "--layer", "silver"],
-        "gold": [*base, "run", "--layer", "gold"],
-        "rerun (up to date)": [*base, "run"],
+        "silver": [*run, "--layer", "silver"],
+        "gold": [*run, "--layer", "gold"],
+        "rerun (up to date)": run,
         "generate next month": [*generate, "--end", "2025-01-31"],
-        "run next month": [*base, "run"],
+        "run next month": run,
     }
     results = {}
     for name, command in stages.items():
