@@ -20,6 +20,7 @@ LINE = SOURCE_LINE
 RAW = "_raw_line"
 ERROR = "_structure_error"
 FIELD_COUNT = "row:field_count"  # a line split cleanly into the wrong number of fields: it keeps them by position
+SLICED_RUNS = 1_024  # runs of broken lines in a chunk up to which its records are put back in order by slicing
 # One field preceded by its separator: a quoted field with doubled inner quotes, or an unquoted one.
 _FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
 
@@ -65,8 +66,27 @@ def records(
     if all_clean:
         return clean_rows
     other = _split_other(frame.filter(~is_clean), undecodable[~is_clean.to_numpy()], positions, list(columns))
-    order = np.concatenate([np.flatnonzero(is_clean.to_numpy()), np.flatnonzero(~is_clean.to_numpy())])
-    return pl.concat([clean_rows, other])[np.argsort(order, kind="stable")]  # back in line order
+    return in_line_order(clean_rows, other, is_clean.to_numpy())
+
+
+def in_line_order(clean: pl.DataFrame, broken: pl.DataFrame, is_clean: np.ndarray) -> pl.DataFrame:
+    """The clean and the broken records (each in line order) interleaved back in line order (`is_clean`, by line).
+    A chunk's broken lines come in a few runs: the clean records are sliced between them, not copied (gathering
+    every record cost 0.13 s of CPU per million lines, for a few dozen broken ones). Beyond SLICED_RUNS runs, a
+    gather costs less than as many slices."""
+    brokenness = np.diff((~is_clean).astype(np.int8), prepend=0, append=0)
+    starts, ends = np.flatnonzero(brokenness == 1), np.flatnonzero(brokenness == -1)
+    if len(starts) > SLICED_RUNS:
+        order = np.concatenate([np.flatnonzero(is_clean), np.flatnonzero(~is_clean)])
+        return pl.concat([clean, broken])[np.argsort(order, kind="stable")]
+    lengths = ends - starts
+    broken_before = np.cumsum(lengths) - lengths
+    pieces, taken = [], 0
+    for start, length, before in zip(starts.tolist(), lengths.tolist(), broken_before.tolist()):
+        clean_before = start - before
+        pieces += [clean.slice(taken, clean_before - taken), broken.slice(before, length)]
+        taken = clean_before
+    return pl.concat([*pieces, clean.slice(taken)], rechunk=True)
 
 
 def _line_pattern(width: int) -> str:

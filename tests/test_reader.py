@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from bronze.files import BATCH_BYTES, BATCH_FILES, SMALL_FILE_BYTES, BronzeFile, batches_of
 from bronze.reader import FILE_INDEX, BronzeReader, read_small_files
-from bronze.records import ERROR, LINE, RAW, strip_terminators
+import bronze.records
+from bronze.records import ERROR, LINE, RAW, in_line_order, strip_terminators
 from tests.conftest import SHARED
 
 COLUMNS = ["a", "b", "c"]
@@ -157,6 +158,22 @@ def test_every_line_becomes_exactly_one_record(lines: list[tuple[str, str]], hea
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(clean=st.lists(st.booleans(), max_size=60), sliced_runs=st.sampled_from([0, 1, 3, 1_024]))
+def test_clean_and_broken_records_go_back_in_line_order(clean: list[bool], sliced_runs: int) -> None:
+    """Whatever lines are broken, in however many runs: each record is back at its line, by slices of the clean
+    records between runs or (beyond `SLICED_RUNS` runs) by a gather."""
+    lines = pl.DataFrame({LINE: range(len(clean)), "text": [f"line {n}" for n in range(len(clean))]})
+    mask = pl.Series(clean, dtype=pl.Boolean)
+    original, bronze.records.SLICED_RUNS = bronze.records.SLICED_RUNS, sliced_runs
+    try:
+        merged = in_line_order(lines.filter(mask), lines.filter(~mask), mask.to_numpy())
+    finally:
+        bronze.records.SLICED_RUNS = original
+    assert merged.equals(lines)
 
 
 file_body = st.lists(st.tuples(line_text, line_end), max_size=8).map(lambda lines: "".join(a + b for a, b in lines))
