@@ -155,6 +155,25 @@ def test_end_to_end_through_the_command(tmp_path: Path) -> None:
     assert docs.returncode == 0 and (tmp_path / "lake" / "docs" / "data-dictionary.md").exists()
 
 
+
+def test_the_process_ends_with_its_output_whole_and_its_exit_code(ratings_lake: Lake) -> None:
+    """The command leaves without tearing the interpreter down (pipelines.cli.entry): what it printed into a pipe
+    (block-buffered, as without PYTHONUNBUFFERED) still arrives whole, and its exit code is the command's."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        cli = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(ratings_lake.root), *args]
+        return subprocess.run(cli, capture_output=True, text=True, env=env, timeout=300)
+
+    rows = command("sql", "select range as n from range(200000)", "--format", "csv")
+    assert rows.returncode == 0, rows.stderr
+    assert rows.stdout.splitlines() == ["n", *map(str, range(200_000))]
+    small = command("sql", "select 42 as n", "--format", "csv")
+    assert small.stdout.splitlines() == ["n", "42"]  # a few bytes, still in the stream's buffer at the end
+    assert command("--help").returncode == 0
+    assert command("run", "--bogus").returncode == 2
+
+
 def _main_exit_code(args: list[str]) -> int:
     try:
         return main(args)
