@@ -1,2 +1,2 @@
--- depends_on: silver_telecom.forex_raw
+-- depends_on: silver_telecom.forex_raw prepared_layers.forex_ohlc_m1
 select * from forex_ohlc(30, 'prepared_layers.forex_ohlc_m30')
