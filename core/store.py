@@ -11,6 +11,7 @@ previous version is kept one more run so that a reader that resolved the old sym
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import os
@@ -130,6 +131,9 @@ def wait_for_garbage() -> None:
     """Wait until the versions set for deletion are gone (a crash meanwhile leaves them to `recover`)."""
     while _deletions:
         _deletions.pop().result()
+
+
+atexit.register(wait_for_garbage)  # also when a command leaves at once (pipelines.cli.entry), past any run's own wait
 
 
 def link_files(source: Path, target: Path) -> None:

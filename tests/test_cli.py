@@ -174,6 +174,28 @@ def test_the_process_ends_with_its_output_whole_and_its_exit_code(ratings_lake: 
     assert command("run", "--bogus").returncode == 2
 
 
+
+def test_leaving_at_once_still_waits_for_old_versions_to_be_deleted(tmp_path: Path) -> None:
+    """Versions set for deletion in the background are gone before the process ends, even when the command leaves
+    without tearing the interpreter down."""
+    doomed = tmp_path / "old-version"
+    (doomed / "data").mkdir(parents=True)
+    script = f"""
+import shutil, sys, time
+from core import store
+def slow_rmtree(path):
+    time.sleep(0.5)
+    shutil.rmtree(path)
+store._deletions.append(store._deleter.submit(slow_rmtree, {str(doomed)!r}))
+sys.argv = ["lakehouse", "--help"]
+from pipelines.cli import entry
+entry()
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert not doomed.exists()
+
+
 def _main_exit_code(args: list[str]) -> int:
     try:
         return main(args)
