@@ -155,7 +155,6 @@ def test_end_to_end_through_the_command(tmp_path: Path) -> None:
     assert docs.returncode == 0 and (tmp_path / "lake" / "docs" / "data-dictionary.md").exists()
 
 
-
 def test_the_process_ends_with_its_output_whole_and_its_exit_code(ratings_lake: Lake) -> None:
     """The command leaves without tearing the interpreter down (pipelines.cli.entry): what it printed into a pipe
     (block-buffered, as without PYTHONUNBUFFERED) still arrives whole, and its exit code is the command's."""
@@ -172,7 +171,6 @@ def test_the_process_ends_with_its_output_whole_and_its_exit_code(ratings_lake: 
     assert small.stdout.splitlines() == ["n", "42"]  # a few bytes, still in the stream's buffer at the end
     assert command("--help").returncode == 0
     assert command("run", "--bogus").returncode == 2
-
 
 
 def test_leaving_at_once_still_waits_for_old_versions_to_be_deleted(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bronze.records
 from bronze.files import BATCH_BYTES, BATCH_FILES, SMALL_FILE_BYTES, BronzeFile, batches_of
 from bronze.reader import FILE_INDEX, BronzeReader, read_small_files
-import bronze.records
 from bronze.records import ERROR, LINE, RAW, in_line_order, strip_terminators
 from tests.conftest import SHARED
 
@@ -158,7 +158,6 @@ def test_every_line_becomes_exactly_one_record(lines: list[tuple[str, str]], hea
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
-
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,12 +21,15 @@ create or replace macro minute_bucket(minutes, ts) as
 create or replace macro forex_bars(minutes, self) as table
 with
     pieces as (  -- quotes as bars of one tick, or one-minute bars
-        select "timestamp" as moment, pair_name, cast(bid_price as double) as bid, bid as open_price, bid as high_price,
-            bid as low_price, bid as close_price, 1 as tick_count
-        from silver_telecom.forex_raw
-        where minutes = 1 and rebuilt(day)
+        select moment, pair_name, bid as open_price, bid as high_price, bid as low_price, bid as close_price,
+            1 as tick_count
+        from (
+            select "timestamp" as moment, pair_name, cast(bid_price as double) as bid
+            from silver_telecom.forex_raw
+            where minutes = 1 and rebuilt(day)
+        )
         union all
-        select datetime, pair_name, null, open_price, high_price, low_price, close_price, tick_count
+        select datetime, pair_name, open_price, high_price, low_price, close_price, tick_count
         from prepared_layers.forex_ohlc_m1
         where minutes > 1 and rebuilt(day)
     ),
