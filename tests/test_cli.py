@@ -189,7 +189,8 @@ sys.argv = ["lakehouse", "--help"]
 from pipelines.cli import entry
 entry()
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    project = Path(__file__).resolve().parents[1]  # where `core` and `pipelines` import from
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=project)
     assert result.returncode == 0, result.stderr
     assert not doomed.exists()
 
