@@ -178,6 +178,23 @@ def test_rows_staged_on_disk_give_what_rows_staged_in_memory_give(lake_copy, cle
     assert_same(snapshot(lake_copy), clean_snapshot)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.none() | st.sampled_from(["M-10", "M-9", "M-1", "m-1", "M-1 "]), st.integers(0, 3)), max_size=60),
+    st.booleans(),
+)
+def test_staged_rows_sorted_by_ranks_keep_the_order_of_the_values(rows: list, ranked: bool) -> None:
+    """Text columns with few distinct values are sorted by their ranks (staging.sorted_by): the same rows in the same
+    order as sorting the text itself, stably, nulls first."""
+    frame = pl.DataFrame(rows * 20, schema={"key": pl.String, "n": pl.Int64}, orient="row").with_row_index("line")
+    assert frame["key"].n_unique() * 16 <= len(frame)  # few distinct values: ranked, unless the sample is one row
+    sample = staging.RANKED_SAMPLE if ranked else 1
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staging, "RANKED_SAMPLE", sample)
+        by_rank = staging.sorted_by(frame, ["key", "n"])
+    assert by_rank.equals(frame.sort(["key", "n"], maintain_order=True))
+
+
 def test_rows_with_new_keys_are_appended_and_a_partition_of_many_files_merged_whole(lake_copy, monkeypatch) -> None:
     """A file whose rows share no key with a partition's rows adds a file to it, the current files hard-linked
     rather than rewritten (a refresh writes what arrived, not its day again); a partition that has gathered
