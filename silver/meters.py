@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from silver.medians import centred_median
+
+MICROSECONDS_A_DAY = 86_400_000_000
+
 
 @dataclass(frozen=True)
 class AnomalyThresholds:
@@ -27,7 +31,7 @@ class AnomalyThresholds:
 def flag_readings(
     rows: pl.DataFrame, parents: Mapping[str, pl.DataFrame], limits: AnomalyThresholds = AnomalyThresholds()
 ) -> pl.DataFrame:
-    """Add `anomaly_reason` to one month of readings, sorted by meter and time.
+    """Add `anomaly_reason` to one month of readings, sorted by meter and time (settled rows are).
 
     A spike is a reading several times the meter's usual reading at that time of day (the median of nearby days,
     ignoring zeros, so a failed meter or the day theft starts does not distort it).
@@ -40,8 +44,11 @@ def flag_readings(
         "meter_id", "reading_interval_minutes", pl.col("installation_date").cast(pl.Datetime("us")).alias("_installed")
     )
     kwh = pl.col("kwh").cast(pl.Float64)
-    same_hour_nearby_days = pl.when(kwh > 0).then(kwh).rolling_median(limits.spike_window, center=True, min_samples=1)
-    typical = same_hour_nearby_days.over("meter_id", pl.col("reading_ts").dt.time())
+    # a meter at a time of day (rows of a meter are neighbours): its readings in time order
+    meter = (pl.col("meter_id") != pl.col("meter_id").shift(1)).fill_null(True).cum_sum().cast(pl.Int64)
+    same_hour = meter * MICROSECONDS_A_DAY + pl.col("reading_ts").dt.time().cast(pl.Int64) // 1000
+    positive, group = rows.select(pl.when(kwh > 0).then(kwh), same_hour).get_columns()
+    typical = pl.lit(centred_median(positive, group, limits.spike_window))
     interval = pl.duration(minutes=pl.col("reading_interval_minutes"))
     start = pl.max_horizontal(pl.col("reading_ts").dt.truncate("1mo"), pl.col("_installed"))
     previous = pl.col("reading_ts").shift(1).over("meter_id").fill_null(start - interval)
