@@ -180,7 +180,9 @@ def test_rows_staged_on_disk_give_what_rows_staged_in_memory_give(lake_copy, cle
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.tuples(st.none() | st.sampled_from(["M-10", "M-9", "M-1", "m-1", "M-1 "]), st.integers(0, 3)), max_size=60),
+    st.lists(
+        st.tuples(st.none() | st.sampled_from(["M-10", "M-9", "M-1", "m-1", "M-1 "]), st.integers(0, 3)), max_size=60
+    ),
     st.booleans(),
 )
 def test_staged_rows_sorted_by_ranks_keep_the_order_of_the_values(rows: list, ranked: bool) -> None:
