@@ -18,8 +18,9 @@ def centred_median(values: pl.Series, group: pl.Series, window: int) -> pl.Serie
     """For each row, the median of the non-null `values` of its `group` among the `window` rows centred on it, in
     row order within the group (null when there are none): what polars' rolling_median(window, center=True,
     min_samples=1).over(group) gives. `group` is an integer key; rows of a group keep their order."""
-    order = np.argsort(group.to_numpy(), kind="stable")
-    key = group.to_numpy()[order]
+    groups = group.to_numpy()
+    order = np.argsort(groups, kind="stable")
+    key = groups[order]
     ordered = values.cast(pl.Float64).to_numpy()[order]  # nulls become NaN
     missing = np.inf  # sorts after every value
     ordered = np.where(np.isnan(ordered), missing, ordered)
