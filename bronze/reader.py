@@ -98,14 +98,20 @@ class BronzeReader:
                 if not data:
                     continue
             lines, undecodable = split_lines(data, final, ends)
+            header_lines = 0
             if next_line == 1 and len(lines):
                 self.facts.header, self._positions = read_header(lines[0], self.columns)
                 self.facts.header_ok = self._positions is not None
-                data = data[int(ends[0]) :] if len(lines) > 1 else b""
+                if len(lines) == 1:
+                    data = b""
+                elif data[int(ends[0]) - 1] == ord("\n"):  # the parser skips it (a lone CR ends no line for it)
+                    header_lines = 1
+                else:
+                    data = data[int(ends[0]) :]
                 lines, undecodable, next_line = lines.slice(1), undecodable[1:], 2
             if len(lines):
                 numbers = np.arange(next_line, next_line + len(lines), dtype=np.int64)
-                yield records(data, lines, undecodable, numbers, self._positions, self.columns)
+                yield records(data, lines, undecodable, numbers, self._positions, self.columns, header_lines)
                 next_line += len(lines)
             if final:
                 break

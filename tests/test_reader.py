@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import bronze.records
 from bronze.files import BATCH_BYTES, BATCH_FILES, SMALL_FILE_BYTES, BronzeFile, batches_of
 from bronze.reader import FILE_INDEX, BronzeReader, read_small_files
-from bronze.records import ERROR, LINE, RAW, in_line_order, strip_terminators
+from bronze.records import ERROR, FIELD_COUNT, LINE, RAW, in_line_order, strip_terminators
 from tests.conftest import SHARED
 
 COLUMNS = ["a", "b", "c"]
@@ -158,6 +158,37 @@ def test_every_line_becomes_exactly_one_record(lines: list[tuple[str, str]], hea
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
+
+
+unquoted_line = st.text(alphabet=st.sampled_from(list("ab,x ")), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.tuples(unquoted_line, st.sampled_from(["\n", "\r\n"])), max_size=30),
+    header_end=st.sampled_from(["\n", "\r\n"]),
+    chunk=st.sampled_from([5, 40, 1 << 20]),
+)
+def test_unquoted_lines_give_their_fields_by_position(
+    lines: list[tuple[str, str]], header_end: str, chunk: int
+) -> None:
+    """Lines without quotes, whether they hold the header's number of fields or not (parsed in place by polars,
+    after the header it skips, the broken ones then split strictly): each record holds its line's fields, cut at
+    its commas, by position, an empty one null; a blank line none."""
+    text = "a,b,c" + header_end + "".join(line + end for line, end in lines)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.csv"
+        path.write_bytes(text.encode())
+        rows, reader = read(path, chunk_bytes=chunk)
+    assert reader.facts.rows == len(lines) == len(rows)
+    for (line, end), record in zip(lines, rows.iter_rows(named=True)):
+        assert record[RAW] in (line, line + end)  # a broken line's record keeps no terminator
+        if not line:
+            assert record[ERROR] == "row:blank"
+            continue
+        values = line.split(",")
+        assert record[ERROR] == (None if len(values) == len(COLUMNS) else FIELD_COUNT)
+        assert [record[c] for c in COLUMNS] == [v or None for v in [*values, "", "", ""][: len(COLUMNS)]]
 
 
 @settings(max_examples=200, deadline=None)
