@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bronze.reader
 import bronze.records
 from bronze.files import BATCH_BYTES, BATCH_FILES, SMALL_FILE_BYTES, BronzeFile, batches_of
-from bronze.reader import FILE_INDEX, BronzeReader, read_small_files
+from bronze.reader import FILE_INDEX, BronzeReader, line_ends, read_small_files
 from bronze.records import ERROR, FIELD_COUNT, LINE, RAW, in_line_order, strip_terminators
 from tests.conftest import SHARED
 
@@ -158,6 +159,20 @@ def test_every_line_becomes_exactly_one_record(lines: list[tuple[str, str]], hea
         if record[ERROR] is None:
             parsed = next(csv.reader(io.StringIO(line), strict=True))
             assert [record[c] or "" for c in COLUMNS] == parsed
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=40).map(lambda b: bytes(b"a\r\n"[x % 3] for x in b)), window=st.integers(1, 8))
+def test_line_ends_are_found_window_by_window(data: bytes, window: int) -> None:
+    """Scanned a few bytes at a time, the line ends are those of the whole: after each LF, and after each CR not
+    followed by an LF, even where the LF begins the next window."""
+    expected = [m.end() for m in re.finditer(rb"\r\n|\r|\n", data)]
+    original, bronze.reader.LINE_SCAN = bronze.reader.LINE_SCAN, window
+    try:
+        found = line_ends(data)
+    finally:
+        bronze.reader.LINE_SCAN = original
+    assert found.tolist() == expected
 
 
 unquoted_line = st.text(alphabet=st.sampled_from(list("ab,x ")), max_size=12)
