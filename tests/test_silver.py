@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from core.errors import LakehouseError
 from silver import merging, partitions, staging
+from silver.meters import named_reasons
 from tests.conftest import assert_same, quarantine, run_lake, silver, snapshot, write_bronze
 
 HEADER = "meter_id,reading_ts,kwh,voltage,current_a,power_factor,frequency_hz\n"
@@ -238,3 +239,15 @@ def test_partition_names_are_each_rows_time_formatted(times, time_format, as_dat
     names = frame.select(partitions.partition_names(pl.col("t"), time_format)).to_series()
     assert names.dtype == pl.String
     assert names.to_list() == [None if t is None else t.strftime(time_format) for t in frame.get_column("t").to_list()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from([True, False, None]), min_size=3, max_size=3), max_size=20))
+def test_anomaly_reasons_are_named_in_order_and_joined(rows: list[list[bool | None]]) -> None:
+    """A row's reasons are the names of the conditions that hold (not those false or unknown), in their order,
+    joined by ';', and null when none holds: as joining the names row by row gives them."""
+    names = ["spike", "zero", "outage_gap"]
+    frame = pl.DataFrame([pl.Series(n, [r[i] for r in rows], pl.Boolean) for i, n in enumerate(names)])
+    named = frame.select(named_reasons({n: pl.col(n) for n in names})).to_series().to_list()
+    expected = [";".join(n for n, holds in zip(names, r) if holds) or None for r in rows]
+    assert named == expected
