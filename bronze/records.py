@@ -82,7 +82,8 @@ def _with_fields(
     columns: Sequence[str],
     error: pl.Expr = pl.lit(None, pl.String),
 ) -> pl.DataFrame:
-    """Records of parsed lines: their structural error (none), the header's columns taken from their positions."""
+    """Records of parsed lines: their structural `error` (none by default), the header's columns taken from their
+    positions."""
     return rows.with_columns(
         error.alias(ERROR), *[fields.get_column(f"field_{p}").alias(c) for p, c in zip(positions, columns)]
     )
@@ -136,8 +137,8 @@ def _parse_clean(
     body: bytes | None, lines: pl.Series, width: int, quoted: bool, header_lines: int = 0, ragged: bool = False
 ) -> pl.DataFrame | None:
     """Fields of `lines` by polars' CSV parser, from their bytes `body` when known (after `header_lines` lines of
-    header); None if its row count disagrees. Lines proven clean hold `width` fields; `ragged` lines are padded or
-    cut to them (those are broken lines, whose fields the caller replaces)."""
+    header); None if its row count disagrees. Lines proven clean hold `width` fields; with `ragged`, a line of the
+    wrong number (unquoted) is padded with nulls or cut to them."""
     names = [f"field_{i}" for i in range(width)]
     if len(lines) == 0:
         return pl.DataFrame(schema={n: pl.String for n in names})
