@@ -1,10 +1,11 @@
 """A chunk of a bronze file's lines as records: one per line, its fields split, or its structural error.
 
-Only lines proven clean (exactly the expected number of fields: counted separators, or for a line with quotes a
-strict pattern of quoted and unquoted fields) go through polars' fast CSV parser, and its row count is checked
-against theirs. Other lines are split by a strict regex; each that does not split keeps a structural error (a line
-of the wrong number of fields keeps them too, by position, so that the quarantine shows them and validation judges
-them).
+A line is clean when it holds exactly the expected number of fields (counted separators, or for a line with quotes
+a strict pattern of quoted and unquoted fields). Clean lines go through polars' fast CSV parser, whose row count is
+checked against theirs; so do, in place among them, broken lines that only have the wrong number of fields and no
+quote. Other lines are split by a strict regex. A line that does not split keeps a structural error; a line of the
+wrong number of fields keeps its fields too, by position, so that the quarantine shows them and validation judges
+them.
 """
 
 from __future__ import annotations
