@@ -5,13 +5,17 @@ the anomaly flags' groups (a meter at one time of day) hold a month's readings, 
 meters is about 23,000 groups of 29 readings, and the kernels cost 0.25 s of CPU per 1.3 M readings. Here the rows
 are put in group order once, each row sees its window as `window` shifted columns (missing where the window leaves
 the group, or the value is null), and a sorting network sorts those columns element-wise: 0.17 s, the same medians
-to the bit (tests/test_medians.py).
+to the bit (tests/test_medians.py). The network's 32 passes over seven columns of 1.3 M floats moved about 1 GB
+through memory; done a block of rows at a time, in the cache: 0.10 -> 0.08 s.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+
+MISSING = np.inf  # a value missing from a window: it sorts after every value
+BLOCK = 65_536  # rows whose medians are computed together: a block's window columns (4 MB) stay in the cache
 
 
 def centred_median(values: pl.Series, group: pl.Series, window: int) -> pl.Series:
@@ -22,10 +26,20 @@ def centred_median(values: pl.Series, group: pl.Series, window: int) -> pl.Serie
     order = np.argsort(groups, kind="stable")
     key = groups[order]
     ordered = values.cast(pl.Float64).to_numpy()[order]  # nulls become NaN
-    missing = np.inf  # sorts after every value
-    ordered = np.where(np.isnan(ordered), missing, ordered)
-    columns = [_shifted(ordered, key, offset, missing) for offset in range(-(window // 2), window - window // 2)]
-    spare = np.empty(len(order))  # compare-exchanges in place: fresh arrays are page-faulted in, each time
+    ordered = np.where(np.isnan(ordered), MISSING, ordered)
+    sorted_medians = np.empty(len(order))
+    for start in range(0, len(order), BLOCK):
+        stop = min(start + BLOCK, len(order))
+        sorted_medians[start:stop] = _block_medians(ordered, key, start, stop, window)
+    medians = np.empty(len(order))
+    medians[order] = sorted_medians
+    return pl.Series(values.name, medians).fill_nan(None)
+
+
+def _block_medians(ordered: np.ndarray, key: np.ndarray, start: int, stop: int, window: int) -> np.ndarray:
+    """The medians of rows `start` to `stop` of the group-ordered values (NaN where a window has none)."""
+    columns = [_shifted(ordered, key, offset, start, stop) for offset in range(-(window // 2), window - window // 2)]
+    spare = np.empty(stop - start)  # compare-exchanges in place, on a block's arrays, which stay in the cache
     for low, high in sorting_network(window):
         np.minimum(columns[low], columns[high], out=spare)
         np.maximum(columns[low], columns[high], out=columns[high])
@@ -36,22 +50,17 @@ def centred_median(values: pl.Series, group: pl.Series, window: int) -> pl.Serie
     upper = np.take_along_axis(ranked, (count // 2)[None, :], 0)[0]
     with np.errstate(invalid="ignore"):  # rows with no value: inf - inf, set to null below
         middle = lower + (upper - lower) * 0.5  # polars' linear interpolation, to the bit
-    medians = np.empty(len(order))
-    medians[order] = np.where(count > 0, middle, np.nan)
-    return pl.Series(values.name, medians).fill_nan(None)
+    return np.where(count > 0, middle, np.nan)
 
 
-def _shifted(ordered: np.ndarray, key: np.ndarray, offset: int, missing: float) -> np.ndarray:
-    """Each row's value `offset` rows away within its group (`missing` outside it)."""
-    if offset == 0:
-        return ordered.copy()
-    shifted = np.full(len(ordered), missing)
-    if offset < 0 and -offset < len(ordered):
-        inside = key[-offset:] == key[:offset]
-        shifted[-offset:] = np.where(inside, ordered[:offset], missing)
-    elif 0 < offset < len(ordered):
-        inside = key[:-offset] == key[offset:]
-        shifted[:-offset] = np.where(inside, ordered[offset:], missing)
+def _shifted(ordered: np.ndarray, key: np.ndarray, offset: int, start: int, stop: int) -> np.ndarray:
+    """For rows `start` to `stop`, each one's value `offset` rows away within its group (MISSING outside it)."""
+    shifted = np.full(stop - start, MISSING)
+    source_start, source_stop = max(start + offset, 0), min(stop + offset, len(ordered))
+    if source_stop > source_start:
+        rows = slice(source_start - offset, source_stop - offset)
+        inside = key[source_start:source_stop] == key[rows]
+        shifted[rows.start - start : rows.stop - start] = np.where(inside, ordered[source_start:source_stop], MISSING)
     return shifted
 
 

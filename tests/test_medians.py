@@ -8,6 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import silver.medians
 from silver.medians import centred_median, sorting_network
 
 
@@ -18,13 +19,19 @@ from silver.medians import centred_median, sorting_network
         max_size=80,
     ),
     st.integers(1, 9),
+    st.sampled_from([1, 2, 5, 65_536]),
 )
-def test_centred_medians_within_groups_are_polars_rolling_medians(rows: list, window: int) -> None:
+def test_centred_medians_within_groups_are_polars_rolling_medians(rows: list, window: int, block: int) -> None:
+    """Whatever the groups, values, nulls and window, and however the rows are cut into blocks."""
     frame = pl.DataFrame(rows, schema={"group": pl.Int64, "value": pl.Float64}, orient="row")
     expected = frame.select(
         pl.col("value").rolling_median(window, center=True, min_samples=1).over("group")
     ).to_series()
-    got = centred_median(frame.get_column("value"), frame.get_column("group"), window)
+    original, silver.medians.BLOCK = silver.medians.BLOCK, block
+    try:
+        got = centred_median(frame.get_column("value"), frame.get_column("group"), window)
+    finally:
+        silver.medians.BLOCK = original
     assert got.to_list() == expected.to_list()
 
 
