@@ -16,6 +16,7 @@ from bronze.records import ERROR, FIELD_COUNT
 from contracts.schema import Column, Table
 
 RULES = "_failed_rules"
+BROKEN = "_broken"  # whether the row breaks any rule
 
 
 def canonical_key(value: pl.Expr) -> pl.Expr:
@@ -41,24 +42,30 @@ def validate(raw: pl.DataFrame, table: Table, parents: Mapping[str, pl.DataFrame
     rules = [rule for c in columns for rule in _column_rules(c)] + fk_rules
     rules += [(f"check:{check.name}", pl.sql_expr(check.sql).not_()) for check in table.checks]
     broken = [condition.fill_null(False) for _, condition in rules]
-    frame = frame.with_row_index("_row")
+    checked = frame.with_columns((pl.any_horizontal(*broken) | pl.col(ERROR).is_not_null()).alias(BROKEN)).collect()
+    # Naming the rules is costly, so it is done only for the few rows that break any, and each row's list is
+    # then picked from theirs by its place among them (joining them back on a row number cost as much again).
     # A row with the wrong number of fields also has the rules its values break named; other structural errors
     # leave no values to judge.
     misshapen = pl.col(ERROR) == FIELD_COUNT
-    # Naming the rules is costly, so it is done only for the few rows that break any.
-    failing = frame.filter(pl.any_horizontal(*broken) | pl.col(ERROR).is_not_null()).select(
-        "_row",
-        pl.when(pl.col(ERROR).is_not_null() & ~misshapen)
-        .then(pl.concat_list(pl.col(ERROR)))
-        .otherwise(
-            pl.concat_list(pl.col(ERROR), *[pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls()
+    named = (
+        checked.lazy()
+        .filter(BROKEN)
+        .select(
+            pl.when(pl.col(ERROR).is_not_null() & ~misshapen)
+            .then(pl.concat_list(pl.col(ERROR)))
+            .otherwise(
+                pl.concat_list(pl.col(ERROR), *[pl.when(c).then(pl.lit(name)) for name, c in rules]).list.drop_nulls()
+            )
+            .alias(RULES)
         )
-        .alias(RULES),
+        .collect()
+        .to_series()
     )
-    frame = frame.join(failing, on="_row", how="left", maintain_order="left")
+    place = pl.when(pl.col(BROKEN)).then(pl.col(BROKEN).cum_sum() - 1)
     empty = pl.lit([], pl.List(pl.String))
     typed = [pl.col(c.name).cast(c.type.polars, strict=False) for c in columns]  # wide integers back to their type
-    return frame.select(*typed, pl.col(RULES).fill_null(empty)).collect()
+    return checked.select(*typed, pl.lit(named).gather(place).fill_null(empty))
 
 
 def _text(name: str) -> str:
