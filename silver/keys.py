@@ -9,6 +9,9 @@ import numpy as np
 import polars as pl
 
 _AT = "_at"  # a contested row's position among the rows being settled
+# sorted_by_key splits on a leading text column of the key whose first SAMPLE values hold at most FEW distinct, into
+# at most PARTS parts
+SAMPLE, FEW, PARTS = 65_536, 16, 256
 
 
 def earliest(rivals: pl.DataFrame, key: list[str], lineage: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -28,6 +31,26 @@ def without_losers(
     lost = np.zeros(len(rows), dtype=bool)
     lost[losers.get_column(_AT).to_numpy()] = True
     return rows.filter(~pl.Series(lost)), winners.drop(_AT), losers.drop(_AT)
+
+
+def sorted_by_key(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """`rows` sorted by `key`, stably. Where the key is some text columns with few values (a batch's partition days,
+    a quote's currency pair) then numbers (a timestamp), the rows are split on the text, each part sorted by the
+    numbers, and the parts put in order: comparing the text in every comparison took twice the CPU (0.69 M forex
+    quotes of two days: 130 -> 60 ms). Where text remains to compare (a meter's id), splitting saves nothing."""
+    split = []
+    for name in key[:-1]:
+        column = rows.get_column(name)
+        if column.dtype != pl.String or column.head(SAMPLE).n_unique() > FEW:
+            break
+        split.append(name)
+    rest = key[len(split) :]
+    numeric = split and len(rows) and all(rows.schema[name] != pl.String for name in rest)
+    parts = rows.partition_by(split, maintain_order=True, as_dict=True) if numeric else {}
+    if not parts or len(parts) > PARTS:
+        return rows.sort(key, maintain_order=True)
+    ordered = sorted(parts, key=lambda values: [(value is not None, value) for value in values])  # nulls first
+    return pl.concat([parts[values].sort(rest, maintain_order=True) for values in ordered])
 
 
 def sharing_neighbours(rows: pl.DataFrame, key: list[str]) -> pl.Series:

@@ -25,7 +25,7 @@ from core.lake import Lake
 from core.store import DATA, ZSTD_LEVEL, link_files
 from silver import merging
 from silver import quarantine as q
-from silver.keys import earliest, repeated_across, sharing_neighbours, without_losers
+from silver.keys import earliest, repeated_across, sharing_neighbours, sorted_by_key, without_losers
 from silver.result import Derivation
 from silver.staging import PARTITION, Staging
 
@@ -177,7 +177,7 @@ class PartitionMerging:
         key only when `several` partitions are settled together (it costs a string in every hash and sort)."""
         within = [PARTITION] if several else []
         # a key's rows are neighbours, and stay sorted below; stable, as bronze arrives nearly in order (faster so)
-        rows = rows.sort([*within, *self.table.key], maintain_order=True)
+        rows = sorted_by_key(rows, [*within, *self.table.key])
         for unique in (self.table.key, *self.table.unique):  # the key, then the alternate keys
             key = [*within, *unique]
             if unique == self.table.key:

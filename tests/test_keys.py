@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from silver.keys import earliest, maybe_shared, sharing_neighbours, without_losers
+from silver.keys import earliest, maybe_shared, sharing_neighbours, sorted_by_key, without_losers
 
 KEY = ["a", "b"]
 LINEAGE = ["_source_file", "_source_line"]
@@ -56,3 +56,24 @@ def test_without_losers_keeps_the_earliest_row_of_each_key_in_order(rows: pl.Dat
     assert kept.equals(rows.join(losers, on=[*KEY, *LINEAGE], how="anti", nulls_equal=True, maintain_order="left"))
     assert kept.select(pl.struct(KEY).is_duplicated().any()).item() is False
     assert len(kept) + len(losers) == len(rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_sorted_by_key_is_a_stable_sort_by_the_key(data: st.DataObject) -> None:
+    """Split on leading text of few values (nulls and non-ASCII among them) or sorted whole, the order is a stable
+    sort's."""
+    n = data.draw(st.integers(0, 60))
+    few = st.one_of(st.none(), st.sampled_from(["a", "Z", "é", "ab", "2024-01-02"]))
+    many = st.text(max_size=3)  # more values than are split on, in some draws
+    rows = pl.DataFrame(
+        {
+            "day": data.draw(st.lists(few, min_size=n, max_size=n)),
+            "pair": data.draw(st.lists(st.one_of(few, many), min_size=n, max_size=n)),
+            "at": data.draw(st.lists(st.one_of(st.none(), st.integers(-3, 3)), min_size=n, max_size=n)),
+            "line": list(range(n)),
+        },
+        schema={"day": pl.String, "pair": pl.String, "at": pl.Int64, "line": pl.Int64},
+    )
+    key = data.draw(st.sampled_from([["day", "pair", "at"], ["day", "at"], ["pair", "at"], ["at"], ["day", "pair"]]))
+    assert sorted_by_key(rows, key).equals(rows.sort(key, maintain_order=True))
