@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.parallel import run_graph
+from pipelines.run import RunOptions, run
 
 
 @st.composite
@@ -98,3 +100,20 @@ def test_items_without_a_cost_count_as_the_mean_of_the_others() -> None:
     ran = []
     run_graph(lambda item: ran.append(item) or True, ["a", "b", "c"], {"c": ["b"]}, workers=1, cost={"a": 3.0})
     assert ran == ["b", "a", "c"]  # b: 3 + 3 (c waits on it), then a and c: 3 each, in the order given
+
+
+def test_a_domains_silver_jobs_start_with_the_heaviest_bronze(telecom_copy) -> None:
+    """Its bronze is what a silver job is expected to cost: on one thread the forex quotes (by far the most bytes)
+    go first, then the accounts that the CDR wait on, and the tariffs (no file) last; not the contract's order."""
+    manifest = run(telecom_copy, RunOptions(domains=("telecom",), layers=("silver",), threads=1), "test")
+    lines = (telecom_copy.logs / f"{manifest.run_id}.jsonl").read_text().splitlines()
+    built = [event["table"] for event in map(json.loads, lines) if event["event"] == "silver_built"]
+    assert [name.split(".")[1] for name in built] == [
+        "forex_raw",
+        "crm_accounts",
+        "cdr_data_usage",
+        "cdr_voice_calls",
+        "crm_addresses",
+        "crm_devices",
+        "tariffs",
+    ]
