@@ -17,7 +17,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,7 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
             if complete and all(unchanged.matches(lake, d, listings[d]) for d in domains):
                 _all_current(lake, domains, manifest)
             else:
-                _work(lake, run_id, domains, options, selected, manifest)
+                _work(lake, run_id, domains, options, selected, manifest, listings)
                 for domain in domains:  # so far manifest.domains names the failed ones
                     if domain in listings and domain not in manifest.domains:
                         unchanged.record(lake, domain, listings[domain])
@@ -107,9 +108,16 @@ def run(lake: Lake, options: RunOptions, command: str) -> Manifest:
 
 
 def _work(
-    lake: Lake, run_id: str, domains: list[str], options: RunOptions, selected: set[str], manifest: Manifest
+    lake: Lake,
+    run_id: str,
+    domains: list[str],
+    options: RunOptions,
+    selected: set[str],
+    manifest: Manifest,
+    listings: Mapping[str, unchanged.Listing],
 ) -> None:
-    """Silver, gold and the catalog, each checked table by table."""
+    """Silver, gold and the catalog, each checked table by table. `listings`: the domains' bronze files, where the
+    run listed them."""
     from pipelines import catalog
 
     # what domains run side by side share: no more tables or models at once than there are threads
@@ -117,7 +125,11 @@ def _work(
     both = len(options.layers) == 2  # then each domain's DuckDB starts while silver runs
     with engines_started(lake, domains, options) if both else contextlib.nullcontext({}) as started:
         if "silver" in options.layers:
-            timed(manifest.durations, "silver", lambda: _run_silver(lake, run_id, domains, options, manifest, jobs))
+            timed(
+                manifest.durations,
+                "silver",
+                lambda: _run_silver(lake, run_id, domains, options, manifest, jobs, listings),
+            )
             if options.date:
                 _check_reprocessed(lake, domains, options.date, manifest)
         if "gold" in options.layers:
@@ -147,7 +159,13 @@ def _all_current(lake: Lake, domains: list[str], manifest: Manifest) -> None:
 
 
 def _run_silver(
-    lake: Lake, run_id: str, domains: list[str], options: RunOptions, manifest: Manifest, jobs: threading.Semaphore
+    lake: Lake,
+    run_id: str,
+    domains: list[str],
+    options: RunOptions,
+    manifest: Manifest,
+    jobs: threading.Semaphore,
+    listings: Mapping[str, unchanged.Listing],
 ) -> None:
     """The domains side by side; a domain that fails is recorded, with the cheapest repair if its bronze changed."""
 
@@ -156,7 +174,7 @@ def _run_silver(
             timed(
                 manifest.domain_seconds.setdefault(domain, {}),
                 "silver",
-                lambda: _run_domain_silver(lake, run_id, domain, options, manifest, jobs),
+                lambda: _run_domain_silver(lake, run_id, domain, options, manifest, jobs, listings.get(domain)),
             )
         except LakehouseError as error:
             repair = repair_command(domain, error.altered) if isinstance(error, BronzeChangedError) else None
@@ -166,10 +184,17 @@ def _run_silver(
 
 
 def _run_domain_silver(
-    lake: Lake, run_id: str, domain: str, options: RunOptions, manifest: Manifest, jobs: threading.Semaphore
+    lake: Lake,
+    run_id: str,
+    domain: str,
+    options: RunOptions,
+    manifest: Manifest,
+    jobs: threading.Semaphore,
+    listing: unchanged.Listing | None,
 ) -> None:
     """Bring the domain's silver tables up to date, each once its parents are, side by side where they are
-    independent (a refresh cycle's small jobs are mostly latency); the first table that fails stops the domain."""
+    independent (a refresh cycle's small jobs are mostly latency), those heading the heaviest bronze first where
+    the run listed it (`listing`); the first table that fails stops the domain."""
     if not any(p.suffix.lower() in (".csv", ".xlsx") for p in (lake.bronze / domain).rglob("*")):
         logs.event(
             "no_bronze",
@@ -195,19 +220,18 @@ def _run_domain_silver(
         _log_silver(result)
         return True
 
-    run_graph(build, topological(reads), reads, options.threads, jobs, _bronze_bytes(lake, tables.values()))
+    weights = _bronze_weights(tables.values(), listing) if listing is not None else None
+    run_graph(build, topological(reads), reads, options.threads, jobs, weights)
 
 
-def _bronze_bytes(lake: Lake, tables: Iterable[Table]) -> dict[str, float]:
-    """What each table's bronze weighs (a computed table's is not known): what its job is expected to cost, so
-    that the costliest chains of jobs start first. In contract order, a telecom build read its CDR before its
-    forex quotes, twice their size, and ended with those alone on one core."""
-    weights = {}
-    for table in tables:
-        if not table.computed:
-            files = lake.bronze_dir(table.domain, table.bronze_dir_name).rglob("*")
-            weights[table.name] = float(sum(path.stat().st_size for path in files if path.is_file()))
-    return weights
+def _bronze_weights(tables: Iterable[Table], listing: unchanged.Listing) -> dict[str, float]:
+    """The bytes of each table's bronze files (a computed table's weight is not known): what its job is expected
+    to cost, so that the costliest chains of jobs start first. In contract order, a telecom build read its CDR
+    before its forex quotes, twice their size, and ended with those alone on one core."""
+    folders: dict[str, float] = defaultdict(float)
+    for name, size, *_ in listing:
+        folders[name.split(os.sep, 1)[0]] += size
+    return {t.name: folders[t.bronze_dir_name] for t in tables if not t.computed}
 
 
 def _silver_job(lake: Lake, run_id: str, table: Table, tables: dict[str, Table], options: RunOptions) -> Any:

@@ -60,7 +60,7 @@ class Staging:
         else:
             rows = pl.scan_parquet([self._path(name) for name in names])
         if any(name in names for p in self.batches.keys() - set(unit) for name, _ in self.batches[p]):
-            rows = rows.filter(pl.col(PARTITION).is_in(unit))  # files shared with other groups
+            rows = rows.filter(pl.col(PARTITION).is_in(unit))  # batches shared with other groups
         return rows
 
     def remove(self) -> None:
