@@ -218,9 +218,11 @@ class Table:
     # columns read a row group or two (the lake's equivalent of an index)
     sorted_by: tuple[str, ...] = ()
     split_views: SplitViews | None = None
-    # one quarantine file per bronze folder rather than per file: for producers dropping thousands of small files
-    # a day, a folder per day (a new day is then one new quarantine file, and readers open a file a day)
-    quarantine_per_folder: bool = False
+    # bronze files sharing a quarantine file, for producers dropping many small files: this regular expression's
+    # match at the start of a file's path (under bronze/) names the file's group; a file it does not match has a
+    # quarantine file of its own. Each Parquet file costs about 1 ms to write and as much to read back, whatever
+    # it holds: thousands of agency files a day share one a day, a year of daily payments files one a month.
+    quarantine_group: str | None = None
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

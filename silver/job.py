@@ -219,11 +219,9 @@ class SilverJob(PartitionMerging):
 
     def _recheck_orphans(self) -> None:
         """Validate again the rows quarantined for a missing parent; stage those that now pass."""
-        redone = {q.part_name(self.table, rel) for rel in self.redo}
         for part in sorted((self.previous_dir / QUARANTINE).glob("*.parquet")):
-            if part.name in redone:  # its file is read again anyway
-                continue
-            waiting = pl.read_parquet(part).filter(q.waiting_for_parent())
+            # the rows of files read again are validated with them
+            waiting = pl.read_parquet(part).filter(q.waiting_for_parent() & ~pl.col(q.FILE).is_in(list(self.redo)))
             if waiting.is_empty():
                 continue
             checked = validate(waiting.with_columns(q.structure_error()), self.table, self.parents)
@@ -241,9 +239,10 @@ class SilverJob(PartitionMerging):
     # -- quarantine and accounting -------------------------------------------------------------------------------
 
     def _write_quarantine(self) -> None:
-        """One file per bronze file with set-aside rows; files this run did not change are hard-linked."""
+        """One file per bronze file (or group) with set-aside rows; files this run did not change are hard-linked.
+        The files read again have their rows set aside afresh."""
         previous = self.previous_dir / QUARANTINE if self.previous_dir else None
         current = {p.name: p for p in previous.glob("*.parquet") if p.name != q.EMPTY_PART} if previous else {}
-        for rel in self.redo:  # read again: their rows are set aside afresh
-            current.pop(q.part_name(self.table, rel), None)
-        q.write_version(self.version_dir / QUARANTINE, self.table, current, self.set_aside, self.released, self.threads)
+        q.write_version(
+            self.version_dir / QUARANTINE, self.table, current, self.set_aside, self.released, self.redo, self.threads
+        )

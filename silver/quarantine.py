@@ -1,16 +1,18 @@
 """Rows that did not reach silver, kept with their context: invalid rows and removed duplicates.
 
-One quarantine file per bronze file that had any, under the table version's `quarantine/` directory. Each row
-has the source file and line, the raw line, the raw value of every contract column, every failed rule, its
-disposition (`invalid` or `duplicate`), the row it duplicates and the run that set it aside.
+One quarantine file per bronze file that had any (or per group of files: `Table.quarantine_group`), under the
+table version's `quarantine/` directory. Each row has the source file and line, the raw line, the raw value of
+every contract column, every failed rule, its disposition (`invalid` or `duplicate`), the row it duplicates and
+the run that set it aside.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -75,9 +77,9 @@ def schema(table: Table) -> dict[str, pl.DataType]:
 
 
 def part_name(table: Table, source_file: str) -> str:
-    """The quarantine file of one bronze file: its own, or its folder's (`quarantine_per_folder`)."""
-    key = source_file.rsplit("/", 1)[0] if table.quarantine_per_folder else source_file
-    return file_key(key) + ".parquet"
+    """The quarantine file of one bronze file: its own, or its group's (`quarantine_group`)."""
+    group = re.match(table.quarantine_group, source_file) if table.quarantine_group else None
+    return file_key(group.group(0) if group else source_file) + ".parquet"
 
 
 def file_key(name: str) -> str:
@@ -120,18 +122,21 @@ def write_version(
     current: Mapping[str, Path],
     set_aside: Mapping[str, list[Path]],
     released: Mapping[str, list[pl.DataFrame]],
+    read_again: Collection[str],
     threads: int,
 ) -> None:
-    """Write a version's quarantine folder, a file per bronze file:
+    """Write a version's quarantine folder, a file per bronze file or group of files:
     - `current`: the previous version's files, hard-linked unless this run changed them;
     - `set_aside`: for a quarantine file, the files its new rows were set aside in (each read once for all the
       quarantine files it holds rows of);
-    - `released`: for a quarantine file, the (file, line) of its rows that loaded now.
+    - `released`: for a quarantine file, the (file, line) of its rows that loaded now;
+    - `read_again`: bronze files this run read again (`run --date`), whose earlier rows are dropped.
     Rows are in lineage order within each quarantine file.
     """
     target.mkdir(parents=True, exist_ok=True)
     where = lineage(table)
-    for name in current.keys() - set_aside.keys() - released.keys():
+    changed = set_aside.keys() | released.keys() | current.keys() & {part_name(table, f) for f in read_again}
+    for name in current.keys() - changed:
         os.link(current[name], target / name)
 
     def write(name: str, new: pl.DataFrame | None) -> None:
@@ -139,6 +144,7 @@ def write_version(
             new.sort(where).write_parquet(target / name, compression="zstd", compression_level=ZSTD_LEVEL)
             return
         kept = pl.read_parquet(current[name]) if name in current else pl.DataFrame(schema=schema(table))
+        kept = kept.filter(~pl.col(FILE).is_in(list(read_again)))
         for rows in released.get(name, []):  # loaded now (they may come back below, as duplicates)
             kept = kept.join(rows, on=where, how="anti", nulls_equal=True)
         rows = pl.concat([kept, *([] if new is None else [new])], how="vertical_relaxed")
@@ -157,7 +163,7 @@ def write_version(
             write(name, by_name.get(name))
 
     groups: dict[tuple[Path, ...], list[str]] = defaultdict(list)
-    for name in sorted(set_aside.keys() | released.keys()):
+    for name in sorted(changed):
         groups[tuple(sorted(set(set_aside.get(name, []))))].append(name)
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda group: write_group(*group), groups.items()))

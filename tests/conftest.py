@@ -204,10 +204,11 @@ def run_lake(lake: Lake, **options) -> object:
     return run(lake, RunOptions(**{"threads": 2, "domains": ("meters",), **options}), "test")
 
 
-def arrivals(data: st.DataObject, files: list[Path]) -> list[list[Path]]:
-    """The files in a random order, cut into up to four batches (a hypothesis draw)."""
+def arrivals(data: st.DataObject, files: list[Path], least: int = 1) -> list[list[Path]]:
+    """The files in a random order, cut into `least` to four batches (a hypothesis draw)."""
     order = data.draw(st.permutations(files), label="arrival order")
-    cuts = sorted(data.draw(st.sets(st.integers(1, len(files) - 1), max_size=3), label="batch boundaries"))
+    boundaries = st.sets(st.integers(1, len(files) - 1), min_size=least - 1, max_size=3)
+    cuts = sorted(data.draw(boundaries, label="batch boundaries"))
     return [order[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(files)])]
 
 

@@ -15,13 +15,27 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.errors import LakehouseError
 from core.lake import Lake
 from generators.payments import PaymentsDirt, PaymentsParams, day_transactions, generate
 from generators.payments.rhythm import Rhythm, festival_dates, festivals
 from pipelines.run import RunOptions, run
-from tests.conftest import SMALL_PAYMENTS, gold, ledger, quarantine, run_payments, silver, write_bronze
+from tests.conftest import (
+    SMALL_PAYMENTS,
+    arrivals,
+    assert_same,
+    deliver,
+    gold,
+    ledger,
+    quarantine,
+    run_payments,
+    silver,
+    snapshot,
+    write_bronze,
+)
 from tests.test_generator import digests
 
 
@@ -231,8 +245,6 @@ def state(lake: Lake, layer: str, table: str) -> dict:
 def test_reprocessing_a_day_replaces_exactly_that_day(payments_lake: Lake, tmp_path: Path) -> None:
     import shutil
 
-    from tests.conftest import assert_same, snapshot
-
     lake = Lake(tmp_path / "lake")
     shutil.copytree(payments_lake.root, lake.root, symlinks=True)
     day = lake.bronze_dir("payments", "transactions") / "date=2024-01-05" / "transactions.csv"
@@ -259,6 +271,23 @@ def test_reprocessing_a_day_replaces_exactly_that_day(payments_lake: Lake, tmp_p
     shutil.copytree(lake.ledger, fresh.ledger)
     run_payments(fresh)
     assert_same(snapshot(fresh, "payments"), reprocessed)  # as if the corrected file had always been there
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_days_arriving_in_any_order_and_batches_build_what_a_full_build_does(
+    data: st.DataObject, payments_lake: Lake, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A month of days shares one quarantine file, which each batch of days rewrites with the rows it held."""
+    lake = Lake(tmp_path_factory.mktemp("arrivals"))
+    files = sorted(p.relative_to(payments_lake.root) for p in payments_lake.bronze.rglob("*.csv"))
+    for batch in arrivals(data, files, least=2):
+        deliver(payments_lake.root, lake, batch)
+        run_payments(lake)
+    assert_same(snapshot(lake, "payments"), snapshot(payments_lake, "payments"))
+    days = {p.parent.name for p in lake.bronze_dir("payments", "transactions").glob("*/*.csv")}
+    quarantined = list((lake.root / "silver" / "_quarantine" / "payments" / "transactions").glob("*.parquet"))
+    assert len(days) == 10 and len(quarantined) == 1  # ten days of January, one quarantine file
 
 
 def lakehouse(lake: Lake, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -55,7 +55,7 @@ customer_ratings_history = _silver(
     key=(SOURCE_FILE, "customer_number"),  # a file is a full load: a customer once per file
     partition=Partition("load_date", "file_date", "%Y-%m-%d", missing=UNDATED),
     bronze_folder="agency_files",
-    quarantine_per_folder=True,  # a day's files, a folder a day: one quarantine file a day
+    quarantine_group=r".*(?=/)",  # a day's files, a folder a day: one quarantine file a day
 )
 
 agency_files = _silver(
