@@ -92,7 +92,7 @@ transactions = _silver(
         ),
     ),
     partition=Partition("transaction_date", "transaction_ts", "%Y-%m-%d"),
-    quarantine_group=r".*/date=\d{4}-\d{2}",  # a file a day, a folder a day (date=2024-01-05): a quarantine file a month
+    quarantine_group=r".*/date=\d{4}-\d{2}",  # a file and a folder a day (date=2024-01-05): a quarantine file a month
 )
 
 TABLES = (channels, cities, customers, transactions)
