@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # imported by read_table alone: what reads only state (a run 
 _STATES: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # state file -> (its identity, parsed)
 # How versions are laid out on disk; a table published under another layout is rebuilt whole by its next run.
 # 2: Hive-style partitions, the partition column in folder names only.
-# 3: quarantine files by group of bronze files (Table.quarantine_group): payments' a month of daily files.
+# 3: quarantine files by group of bronze files (Table.quarantine_group): payments' a month of daily files, a day of
+#    telecom's five-minute feed files.
 LAYOUT = 3
 DATA = "data"
 QUARANTINE = "quarantine"

@@ -30,6 +30,10 @@ PROVINCES = (
     "Northern Cape",
 )
 DEVICE_TYPES = ("smartphone", "feature_phone", "tablet", "router")
+# The feeds drop a file every five minutes, named by when it starts (20240130T233500_20240130T234000.csv): a day of
+# them shares a quarantine file, which each refresh cycle rewrites, rather than one more file a cycle (288 a day)
+# that every later cycle would link and read back.
+FEED_DAY = r".*/[0-9]{8}"
 PRICE = decimal(12, 4)  # quotes carry four decimals; exact, so hourly means do not depend on summation order
 TARIFF_RATE = decimal(12, 4)
 
@@ -118,6 +122,7 @@ cdr_data_usage = _silver(
     key=("msisdn", "event_datetime"),
     foreign_keys=(_msisdn_fk,),
     partition=Partition("day", "event_datetime", "%Y-%m-%d"),
+    quarantine_group=FEED_DAY,
 )
 
 cdr_voice_calls = _silver(
@@ -135,6 +140,7 @@ cdr_voice_calls = _silver(
     key=("msisdn", "start_time"),
     foreign_keys=(_msisdn_fk,),
     partition=Partition("day", "start_time", "%Y-%m-%d"),
+    quarantine_group=FEED_DAY,
 )
 
 forex_raw = _silver(
@@ -154,6 +160,7 @@ forex_raw = _silver(
         Check("ask_is_bid_plus_spread", "ask_price = bid_price + spread", "A quote's ask is its bid plus spread."),
     ),
     partition=Partition("day", "timestamp", "%Y-%m-%d"),
+    quarantine_group=FEED_DAY,
 )
 
 TABLES = (tariffs, crm_accounts, crm_addresses, crm_devices, cdr_data_usage, cdr_voice_calls, forex_raw)
