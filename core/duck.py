@@ -127,7 +127,10 @@ def connect(
     temp = lake.tmp / "duckdb"
     temp.mkdir(parents=True, exist_ok=True)
     con.execute(f"set temp_directory = '{temp}'")
-    con.execute("set parquet_metadata_cache = true")  # models and checks read the same files again and again
+    # an export or a session reads the same files again and again. Only this connection's own queries: a cursor (the
+    # gold builder's threads) does not inherit it, and it would not help them, as DuckDB trusts a cached footer only
+    # for a file older than 10 s, while a run reads what it has just written (payments' gold: the same CPU either way)
+    con.execute("set parquet_metadata_cache = true")
     if threads:
         con.execute(f"set threads = {int(threads)}")
     if memory_limit:
