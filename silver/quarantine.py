@@ -77,8 +77,9 @@ def schema(table: Table) -> dict[str, pl.DataType]:
 
 
 def part_name(table: Table, source_file: str) -> str:
-    """The quarantine file of one bronze file: its own, or its group's (`quarantine_group`)."""
-    group = re.match(table.quarantine_group, source_file) if table.quarantine_group else None
+    """The quarantine file of one bronze file: its own, or its group's (`quarantine_group`; `.` matches any
+    character, a newline in a hostile name too)."""
+    group = re.match(table.quarantine_group, source_file, re.DOTALL) if table.quarantine_group else None
     return file_key(group.group(0) if group else source_file) + ".parquet"
 
 

@@ -15,10 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import contracts
 from core.lake import Lake
 from generators.ratings import generate
 from gold.models import macros_sql
 from pipelines.cli import main
+from silver.quarantine import part_name
 from silver.ratings import agency_of, date_of
 from tests.conftest import (
     SHARED,
@@ -224,6 +226,13 @@ def test_hostile_file_names_never_reach_sql_or_paths_unsanitised(tmp_path: Path,
     assert {f"customer_rating_{a}" for a in names.values()} <= views
     assert con.execute("select customer_number from gold_ratings.customer_rating_agency_x").fetchall() == [(1,)]
     assert con.execute("select count(*) from gold_ratings.dim_agency").fetchall() == [(len(set(names.values())),)]
+
+
+def test_a_days_files_share_their_folders_quarantine_file_whatever_the_names() -> None:
+    table = contracts.get("silver", "ratings", "customer_ratings_history")
+    folder = "ratings/agency_files/2025\n04-21 é"  # a newline in a hostile folder's name
+    assert part_name(table, f"{folder}/a.csv") == part_name(table, f"{folder}/b\nc.csv")
+    assert part_name(table, f"{folder}/a.csv") != part_name(table, "ratings/agency_files/a.csv")
 
 
 def test_agency_ids_and_dates_from_names() -> None:
