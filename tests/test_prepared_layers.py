@@ -14,7 +14,7 @@ import pytest
 
 from core.errors import LakehouseError
 from core.lake import Lake
-from tests.conftest import assert_same, gold, run_telecom, write_bronze
+from tests.conftest import assert_same, gold, run_telecom, silver, write_bronze
 
 ACCOUNTS = "account_id,owner_name,email,phone_number\n1,Ann Dube,ann@example.co.za,+27820000001\n"
 ACCOUNTS += "2,Ben Zulu,ben@example.co.za,+27820000002\n"
@@ -67,6 +67,33 @@ def test_ema_and_atr_follow_ta_lib(telecom_copy: Lake, table: str) -> None:
             np.testing.assert_allclose(got_atr, expected_atr, rtol=1e-9, equal_nan=True)
             assert np.isnan(got_ema[: n - 1]).all() and not np.isnan(got_ema[n - 1 :]).any()
             assert np.isnan(got_atr[:n]).all() and not np.isnan(got_atr[n:]).any()
+
+
+@pytest.mark.parametrize(("table", "minutes"), [("cdr_usage_summary_30min", 30), ("cdr_usage_summary_1hr", 60)])
+def test_wide_usage_buckets_hold_the_feeds_totals(telecom_copy: Lake, table: str, minutes: int) -> None:
+    """Built from the 15-minute buckets, a wider bucket holds exactly its calls' and data events' totals."""
+    run_telecom(telecom_copy, select=(f"+{table}",))
+    calls = silver(telecom_copy, "cdr_voice_calls", "telecom").select(
+        "msisdn",
+        pl.col("start_time").dt.truncate(f"{minutes}m").alias("bucket_start"),
+        (pl.col("call_type") == "voice").cast(pl.Int64).alias("voice_calls"),
+        (pl.col("call_type") == "video").cast(pl.Int64).alias("video_calls"),
+        pl.col("call_duration_sec").cast(pl.Int64).alias("call_seconds"),
+    )
+    data = silver(telecom_copy, "cdr_data_usage", "telecom").select(
+        "msisdn",
+        pl.col("event_datetime").dt.truncate(f"{minutes}m").alias("bucket_start"),
+        *[pl.when(pl.col("data_type") == kind).then(pl.col(f"{direction}_bytes")).otherwise(0)
+          .cast(pl.Int64).alias(f"{direction}_bytes_{kind}")
+          for kind in ("video", "audio", "image", "text", "application") for direction in ("up", "down")],
+        pl.col("up_bytes").cast(pl.Int64),
+        pl.col("down_bytes").cast(pl.Int64),
+    )  # fmt: skip
+    totals = pl.concat([calls, data], how="diagonal").fill_null(0)
+    expected = totals.group_by("msisdn", "bucket_start").agg(pl.all().sum()).sort("msisdn", "bucket_start")
+    got = gold(telecom_copy, table, "telecom").sort("msisdn", "bucket_start").select(expected.columns)
+    assert len(got) > 500 and got["bucket_start"].dt.minute().is_in([0, 30][: 60 // minutes]).all()
+    assert_same({table: got.cast(expected.schema)}, {table: expected})
 
 
 def test_bars_are_open_high_low_close_of_the_bid(lake: Lake) -> None:

@@ -168,7 +168,10 @@ left join by_bar i using (pair_name, bar_number)
 where b.new;
 
 -- One subscriber's usage per bucket of `minutes`: calls by type, seconds, bytes by data type, and cost at the
--- tariff in force on the bucket's day, from the bucket's exact integer totals. The tariffs are configuration,
+-- tariff in force on the bucket's day, from the bucket's exact integer totals: of the feeds in 15-minute buckets, of
+-- the 15-minute buckets (prepared_layers.cdr_usage_summary_15min, built first) in wider ones (30 and 60 minutes,
+-- multiples of 15 that divide a day, so that a wide bucket is whole 15-minute buckets of one day): the same totals
+-- from a quarter of the rows. The tariffs are configuration,
 -- bronze/telecom/tariffs/; when bronze holds no tariff row at all (none loaded, none in quarantine) the seed's spec
 -- applies on every day: 1 ZAR a minute billed per second, 49 ZAR a GB (2^30 bytes) billed per byte. Each row
 -- names the tariff it was priced at (`tariff_source`). Days before the first tariff stop the build with one line
@@ -182,7 +185,7 @@ with
             count(*) filter (call_type = 'video') as video_calls,
             cast(sum(call_duration_sec) as bigint) as call_seconds
         from silver_telecom.cdr_voice_calls
-        where rebuilt(day)
+        where minutes = 15 and rebuilt(day)
         group by all
     ),
     data as (
@@ -200,7 +203,7 @@ with
             sum(up_bytes) as up_bytes,
             sum(down_bytes) as down_bytes
         from silver_telecom.cdr_data_usage
-        where rebuilt(day)
+        where minutes = 15 and rebuilt(day)
         group by all
     ),
     usage as (
@@ -222,6 +225,27 @@ with
             cast(coalesce(down_bytes, 0) as bigint) as down_bytes
         from calls full join data using (msisdn, bucket_start)
     ),
+    wider as (  -- the 15-minute buckets' totals, summed in each wider bucket
+        select minute_bucket(minutes, bucket_start) as bucket_start, msisdn,
+            cast(sum(voice_calls) as bigint) as voice_calls,
+            cast(sum(video_calls) as bigint) as video_calls,
+            cast(sum(call_seconds) as bigint) as call_seconds,
+            cast(sum(up_bytes_video) as bigint) as up_bytes_video,
+            cast(sum(down_bytes_video) as bigint) as down_bytes_video,
+            cast(sum(up_bytes_audio) as bigint) as up_bytes_audio,
+            cast(sum(down_bytes_audio) as bigint) as down_bytes_audio,
+            cast(sum(up_bytes_image) as bigint) as up_bytes_image,
+            cast(sum(down_bytes_image) as bigint) as down_bytes_image,
+            cast(sum(up_bytes_text) as bigint) as up_bytes_text,
+            cast(sum(down_bytes_text) as bigint) as down_bytes_text,
+            cast(sum(up_bytes_application) as bigint) as up_bytes_application,
+            cast(sum(down_bytes_application) as bigint) as down_bytes_application,
+            cast(sum(up_bytes) as bigint) as up_bytes,
+            cast(sum(down_bytes) as bigint) as down_bytes
+        from prepared_layers.cdr_usage_summary_15min
+        where minutes > 15 and rebuilt(day)
+        group by all
+    ),
     periods as (
         select valid_from, call_zar_per_minute, data_zar_per_gb,
             concat(_source_file, ':', _source_line) as tariff_source
@@ -239,7 +263,7 @@ with
             cast(u.call_seconds * t.call_zar_per_minute / 60 as decimal(18, 6)) as call_cost_zar,
             cast(cast(u.down_bytes + u.up_bytes as decimal(38, 0)) * t.data_zar_per_gb as double) / 1073741824
                 as data_cost
-        from usage u
+        from (select * from usage union all select * from wider) u
         left join in_force t
             on cast(u.bucket_start as date) >= t.valid_from and cast(u.bucket_start as date) < t.valid_until
     ),
