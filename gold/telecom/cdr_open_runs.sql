@@ -27,7 +27,7 @@ with
         from cumulative
         where msisdn in (select msisdn from accounts)
     ),
-    days as (select distinct day from events where rebuilt(day) union select open_day())
+    days as (select distinct day from per_day where rebuilt(day) union select open_day())
 select h.msisdn, h.tower_id, h.run_start, h.run_end, cast(h.interaction_count as bigint) as interaction_count, d.day
 from held h
 join days d on d.day >= h.day and (h.next_day is null or d.day < h.next_day)
